@@ -350,6 +350,10 @@ def test_logs_are_stored_per_function_in_streams(server: Any) -> None:
     assert "[$LATEST]" in streams[0]["logStreamName"]
     events = logs.filter_log_events(logGroupName=group)["events"]
     messages = [e["message"] for e in events]
+    stamps = [e["timestamp"] for e in events]
+    assert streams[0]["firstEventTimestamp"] == min(stamps)
+    assert streams[0]["lastEventTimestamp"] == max(stamps)
+    assert streams[0]["lastIngestionTime"] >= max(stamps)
     assert [m for m in messages if m.startswith("stored line")] == [
         "stored line 0",
         "stored line 1",

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, case, delete, func, insert, select, update
+from sqlalchemy import Engine, and_, delete, insert, select
 
 from stratus.errors import ResourceConflictException, ResourceNotFoundException
 from stratus.store.schema import log_events, log_groups, log_streams
@@ -71,11 +71,29 @@ class LogStore:
         self._known_groups: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
-        marks = ", ".join(["?" if engine.dialect.paramstyle == "qmark" else "%s"] * 5)
-        self._insert_events = (
-            "INSERT INTO log_events (log_group, log_stream, timestamp, ingestion_time, message)"
-            f" VALUES ({marks})"
-        )
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._sql = {
+            key: statement.replace("?", mark)
+            for key, statement in (
+                ("group", "INSERT INTO log_groups (name, created_at) VALUES (?, ?)"),
+                (
+                    "stream",
+                    "INSERT INTO log_streams (log_group, name, created_at) VALUES (?, ?, ?)",
+                ),
+                (
+                    "event",
+                    "INSERT INTO log_events (log_group, log_stream, timestamp,"
+                    " ingestion_time, message) VALUES (?, ?, ?, ?, ?)",
+                ),
+                (
+                    "span",
+                    "UPDATE log_streams SET first_event_at = COALESCE(first_event_at, ?),"
+                    " last_event_at = CASE WHEN last_event_at IS NULL OR last_event_at < ?"
+                    " THEN ? ELSE last_event_at END, last_ingestion_at = ?"
+                    " WHERE log_group = ? AND name = ?",
+                ),
+            )
+        }
         with engine.connect() as conn:
             self._known_groups.update(r.name for r in conn.execute(select(log_groups.c.name)))
             self._known_streams.update(
@@ -113,44 +131,34 @@ class LogStore:
                 log.exception("writing log events failed; will retry")
 
     def _write(self, batch: Sequence[tuple[str, str, int, str]]) -> None:
+        # The driver's own executemany throughout: SQLAlchemy's per-statement work cost
+        # more than the statements themselves (a burst of new instances means as many
+        # new streams), on a thread that shares the GIL with the event loop.
         ingested = now_ms()
+        groups = sorted({g for g, _, _, _ in batch} - self._known_groups)
+        streams = sorted({(g, s) for g, s, _, _ in batch} - self._known_streams)
+        spans: dict[tuple[str, str], tuple[int, int]] = {}
+        for g, s, ts, _ in batch:
+            lo, hi = spans.get((g, s), (ts, ts))
+            spans[(g, s)] = (min(lo, ts), max(hi, ts))
         with self.engine.begin() as conn:
-            for group, stream, _, _ in batch:
-                if group not in self._known_groups:
-                    conn.execute(insert(log_groups).values(name=group, created_at=ingested))
-                    self._known_groups.add(group)
-                if (group, stream) not in self._known_streams:
-                    conn.execute(
-                        insert(log_streams).values(
-                            log_group=group, name=stream, created_at=ingested
-                        )
-                    )
-                    self._known_streams.add((group, stream))
-            # The driver's own executemany: SQLAlchemy's per-row parameter handling cost
-            # more than the insert itself, on a thread that shares the GIL with the
-            # event loop.
             cursor = conn.connection.cursor()
             try:
+                if groups:
+                    cursor.executemany(self._sql["group"], [(g, ingested) for g in groups])
+                if streams:
+                    cursor.executemany(self._sql["stream"], [(g, s, ingested) for g, s in streams])
                 cursor.executemany(
-                    self._insert_events, [(g, s, ts, ingested, m) for g, s, ts, m in batch]
+                    self._sql["event"], [(g, s, ts, ingested, m) for g, s, ts, m in batch]
+                )
+                cursor.executemany(
+                    self._sql["span"],
+                    [(lo, hi, hi, ingested, g, s) for (g, s), (lo, hi) in spans.items()],
                 )
             finally:
                 cursor.close()
-            spans: dict[tuple[str, str], tuple[int, int]] = {}
-            for g, s, ts, _ in batch:
-                lo, hi = spans.get((g, s), (ts, ts))
-                spans[(g, s)] = (min(lo, ts), max(hi, ts))
-            for (g, s), (lo, hi) in spans.items():
-                last = func.coalesce(log_streams.c.last_event_at, hi)
-                conn.execute(
-                    update(log_streams)
-                    .where(and_(log_streams.c.log_group == g, log_streams.c.name == s))
-                    .values(
-                        first_event_at=func.coalesce(log_streams.c.first_event_at, lo),
-                        last_event_at=case((last > hi, last), else_=hi),
-                        last_ingestion_at=ingested,
-                    )
-                )
+        self._known_groups.update(groups)
+        self._known_streams.update(streams)
 
     # --- groups and streams ----------------------------------------------------------
 

@@ -2,9 +2,12 @@
 
 Each server makes one group ``stratus-<pid>`` below its own cgroup (in every hierarchy
 that carries a controller it uses: one on cgroup v2, up to three on v1) and one child
-group per instance in it. The server creates and removes them; an instance's init
-process moves itself in (see `InstanceCgroup.join_files`) before it builds its root, so
-everything the instance starts is counted.
+group per instance in it. The server decides an instance's groups and their limits
+(`CgroupTree.instance`, no I/O); the instance's runtime process creates them, writes the
+limits and moves itself in (`confine.enter_cgroups`) before it builds its root, so
+everything the instance starts is counted and the server's event loop does none of
+that work. The server reads the OOM counter and removes the groups once the instance
+has ended.
 
 Limits, from the function's configuration:
 
@@ -31,6 +34,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from stratus.sandbox.confine import enter_cgroups
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +147,7 @@ class CgroupTree:
         self.hierarchies = list(hierarchies)
         self.cpu_cap = cpu_cap
         self._parents: list[tuple[Hierarchy, Path]] = []
+        self._optional: dict[tuple[Path, str], bool] = {}
 
     @classmethod
     def create(cls, *, cpu_cap: bool = False) -> tuple[CgroupTree | None, str]:
@@ -197,44 +204,53 @@ class CgroupTree:
                         entry.rmdir()
 
     def instance(self, name: str, memory_mb: int) -> InstanceCgroup:
-        """Create the group of one instance, with its limits set."""
-        group = InstanceCgroup([(hierarchy, parent / name) for hierarchy, parent in self._parents])
-        try:
-            for hierarchy, directory in group.directories:
-                directory.mkdir()
-                self._limit(hierarchy, directory, memory_mb)
-        except OSError:
-            group.remove()
-            raise
-        return group
+        """The groups of one instance and their limits, not created yet (see
+        `InstanceCgroup.plan`)."""
+        return InstanceCgroup(
+            [
+                (hierarchy, parent / name, self._limits(hierarchy, parent, memory_mb))
+                for hierarchy, parent in self._parents
+            ]
+        )
 
-    def _limit(self, hierarchy: Hierarchy, directory: Path, memory_mb: int) -> None:
+    def _limits(self, hierarchy: Hierarchy, parent: Path, memory_mb: int) -> list[list[str]]:
+        """(file, value) pairs that set an instance's limits in one hierarchy."""
         vcpus = memory_mb / MB_PER_VCPU
         names = hierarchy.controllers
+        limits: list[list[str]] = []
         if "memory" in names:
             limit = str(memory_mb << 20)
             if hierarchy.version == 2:
-                _write(directory / "memory.max", limit)
+                limits.append(["memory.max", limit])
                 for name, value in (("memory.swap.max", "0"), ("memory.oom.group", "1")):
-                    if (directory / name).exists():
-                        _write(directory / name, value)
+                    if self._has(parent, name):
+                        limits.append([name, value])
             else:
-                _write(directory / "memory.limit_in_bytes", limit)
-                if (directory / "memory.memsw.limit_in_bytes").exists():
-                    _write(directory / "memory.memsw.limit_in_bytes", limit)
+                limits.append(["memory.limit_in_bytes", limit])
+                if self._has(parent, "memory.memsw.limit_in_bytes"):
+                    limits.append(["memory.memsw.limit_in_bytes", limit])
         if "pids" in names:
-            _write(directory / "pids.max", str(MAX_TASKS))
+            limits.append(["pids.max", str(MAX_TASKS)])
         if "cpu" in names:
             quota = max(1000, round(_CFS_PERIOD_US * vcpus))
             if hierarchy.version == 2:
-                _write(directory / "cpu.weight", str(min(10000, max(1, round(100 * vcpus)))))
+                limits.append(["cpu.weight", str(min(10000, max(1, round(100 * vcpus))))])
                 if self.cpu_cap:
-                    _write(directory / "cpu.max", f"{quota} {_CFS_PERIOD_US}")
+                    limits.append(["cpu.max", f"{quota} {_CFS_PERIOD_US}"])
             else:
-                _write(directory / "cpu.shares", str(max(2, round(1024 * vcpus))))
+                limits.append(["cpu.shares", str(max(2, round(1024 * vcpus)))])
                 if self.cpu_cap:
-                    _write(directory / "cpu.cfs_period_us", str(_CFS_PERIOD_US))
-                    _write(directory / "cpu.cfs_quota_us", str(quota))
+                    limits.append(["cpu.cfs_period_us", str(_CFS_PERIOD_US)])
+                    limits.append(["cpu.cfs_quota_us", str(quota)])
+        return limits
+
+    def _has(self, parent: Path, name: str) -> bool:
+        """Whether groups here have an optional file (asked once per name)."""
+        key = (parent, name)
+        if key not in self._optional:
+            # A child group has what its parent has (the root group lacks some files).
+            self._optional[key] = (parent / name).exists()
+        return self._optional[key]
 
     def close(self) -> None:
         """Remove the parent groups (their instances must be gone)."""
@@ -251,23 +267,41 @@ class CgroupTree:
 
 
 class InstanceCgroup:
-    """One instance's groups: where its init process moves itself, what it used."""
+    """One instance's groups: how to make them, what the instance used, removing them."""
 
-    def __init__(self, directories: list[tuple[Hierarchy, Path]]) -> None:
-        self.directories = directories
+    def __init__(self, groups: list[tuple[Hierarchy, Path, list[list[str]]]]) -> None:
+        self.groups = groups
 
     @property
-    def join_files(self) -> list[str]:
-        """The files a new instance's (single-threaded) init writes "0" to, to move in.
+    def directories(self) -> list[tuple[Hierarchy, Path]]:
+        return [(hierarchy, directory) for hierarchy, directory, _ in self.groups]
+
+    @property
+    def plan(self) -> list[dict[str, Any]]:
+        """What `confine.enter_cgroups` does in a new instance (JSON): per hierarchy the
+        directory to make, its limits, and the file the (single-threaded) process
+        writes "0" to, to move in.
 
         On v1 that is ``tasks``: moving one thread skips the global lock that moving a
         whole process through ``cgroup.procs`` takes, whose RCU grace period cost 3-4 ms
         per hierarchy, 11 ms per instance. On v2, ``cgroup.procs``.
         """
         return [
-            str(directory / ("tasks" if hierarchy.version == 1 else "cgroup.procs"))
-            for hierarchy, directory in self.directories
+            {
+                "directory": str(directory),
+                "limits": limits,
+                "join": "tasks" if hierarchy.version == 1 else "cgroup.procs",
+            }
+            for hierarchy, directory, limits in self.groups
         ]
+
+    def create(self) -> None:
+        """Make the groups with their limits from this process, without joining them."""
+        try:
+            enter_cgroups(self.plan, join=False)
+        except OSError:
+            self.remove()
+            raise
 
     def oom_kills(self) -> int:
         """How many processes of the group the kernel killed for its memory limit."""

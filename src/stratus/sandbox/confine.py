@@ -29,11 +29,16 @@ def map_ids(uid_map: str, gid_map: str) -> None:
         _write(f"/proc/self/{name}", text)
 
 
-def join_cgroups(join_files: Iterable[str], tasks: Iterable[int]) -> None:
-    """Move `tasks` (single-threaded processes; 0 is the writer) into the cgroups."""
-    for path in join_files:
-        for task in tasks:
-            _write(path, str(task))
+def enter_cgroups(plan: Iterable[Mapping[str, Any]], *, join: bool = True) -> None:
+    """Make an instance's groups (one per hierarchy, as `cgroups.InstanceCgroup.plan`
+    lists them), write their limits, and move this single-threaded process in."""
+    for group in plan:
+        directory = group["directory"]
+        os.mkdir(directory, 0o755)
+        for name, value in group["limits"]:
+            _write(f"{directory}/{name}", value)
+        if join:
+            _write(f"{directory}/{group['join']}", "0")
 
 
 def _write(path: str, text: str) -> None:

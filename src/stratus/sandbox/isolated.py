@@ -4,14 +4,14 @@ Design, in the order an instance comes to life:
 
 1. A zygote per runtime interpreter (and start-up environment, see `zygote.py`) has
    the bootstrap's modules imported and waits. Started on first use, kept for good.
-2. `start()` makes the instance's cgroup (`cgroups.py`), a control socket pair and a
-   log pipe, and asks the zygote to fork. The zygote forks (clone3) the instance's init
-   into new mount, PID, IPC, UTS (and, for a function without network, network)
-   namespaces; init moves into the cgroup, builds the root (`rootfs.py`, `confine.py`)
-   and forks the runtime, which enters a user namespace of its own as sbx_user1051,
-   drops every capability, installs the seccomp filter (`seccomp.py`) and Landlock,
-   reads its environment from the control socket, and runs the same bootstrap a fresh
-   process runs (`runtimes/python`).
+2. `start()` decides the instance's cgroups and limits (`cgroups.py`), makes a control
+   socket pair and a log pipe, and asks the zygote to fork. The zygote forks (clone3)
+   the instance's init into new mount, PID, IPC, UTS (and, for a function without
+   network, network) namespaces; init forks the runtime, which creates the cgroups and
+   moves in, builds the root (`rootfs.py`, `confine.py`), enters a user namespace of
+   its own as sbx_user1051, drops every capability, installs the seccomp filter
+   (`seccomp.py`) and Landlock, reads its environment from the control socket, and
+   runs the same bootstrap a fresh process runs (`runtimes/python`).
 3. From there the instance is a `ProcessInstance` like any other: same protocol, same
    log collection, same outcomes, plus Runtime.OutOfMemory when the cgroup's OOM
    killer ended it.
@@ -209,7 +209,7 @@ class IsolatedSandbox(Sandbox):
             "layers": str(spec.layers_dir) if spec.layers_dir else None,
             "tmp_mb": spec.ephemeral_storage_mb,
             "net": spec.network,
-            "cgroups": cgroup.join_files if cgroup else [],
+            "cgroups": cgroup.plan if cgroup else [],
         }
         try:
             child = await zygote.spawn(request, [theirs.fileno(), log_write], cgroup)

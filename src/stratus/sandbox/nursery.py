@@ -248,7 +248,7 @@ class Zygote:
                 uid, gid = self.host_ids  # the user namespace init and this share
                 confine.map_ids(f"0 {uid} 1", f"0 {gid} 1")
             if request["cgroups"]:
-                confine.join_cgroups(request["cgroups"], [0])
+                confine.enter_cgroups(request["cgroups"])
                 if config["cgroup_namespace"]:
                     kernel.unshare(kernel.CLONE_NEWCGROUP)
             root = confine.RootBuilder(config["root"], config["hostname"])

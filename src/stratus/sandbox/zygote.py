@@ -177,7 +177,7 @@ def _remove_cgroup(cgroup: InstanceCgroup, tries: int = 50) -> None:
     if cgroup.remove():
         return
     if tries <= 0:
-        log.warning("could not remove an instance's cgroup: %s", cgroup.join_files)
+        log.warning("could not remove an instance's cgroup: %s", cgroup.directories)
         return
     asyncio.get_running_loop().call_later(0.1, _remove_cgroup, cgroup, tries - 1)
 

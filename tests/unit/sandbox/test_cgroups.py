@@ -28,6 +28,8 @@ def read(directory: Path, name: str) -> str:
 
 def test_an_instance_group_carries_its_limits(tree: CgroupTree) -> None:
     group = tree.instance("test-limits", 1769)
+    assert all(not directory.exists() for _, directory in group.directories)
+    group.create()
     try:
         for hierarchy, directory in group.directories:
             assert directory.name == "test-limits"
@@ -44,7 +46,7 @@ def test_an_instance_group_carries_its_limits(tree: CgroupTree) -> None:
                 else:
                     assert read(directory, "cpu.shares") == "1024"
         assert group.oom_kills() == 0
-        assert all(path.endswith(("tasks", "cgroup.procs")) for path in group.join_files)
+        assert all(step["join"] in ("tasks", "cgroup.procs") for step in group.plan)
     finally:
         assert group.remove()
     assert all(not directory.exists() for _, directory in group.directories)
@@ -52,6 +54,8 @@ def test_an_instance_group_carries_its_limits(tree: CgroupTree) -> None:
 
 def test_cpu_share_is_proportional_to_memory(tree: CgroupTree) -> None:
     small, large = tree.instance("small", 128), tree.instance("large", 3538)
+    small.create()
+    large.create()
     try:
         for (hierarchy, s), (_, big) in zip(small.directories, large.directories, strict=True):
             if "cpu" in hierarchy.controllers:
@@ -69,6 +73,7 @@ def test_a_cpu_cap_sets_a_quota() -> None:
         pytest.skip(f"no writable cgroups here: {why}")
     try:
         group = tree.instance("capped", 884)
+        group.create()
         try:
             for hierarchy, directory in group.directories:
                 if "cpu" in hierarchy.controllers and hierarchy.version == 1:
