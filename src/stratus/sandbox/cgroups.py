@@ -3,11 +3,12 @@
 Each server makes one group ``stratus-<pid>`` below its own cgroup (in every hierarchy
 that carries a controller it uses: one on cgroup v2, up to three on v1) and one child
 group per instance in it. The server decides an instance's groups and their limits
-(`CgroupTree.instance`, no I/O); the instance's runtime process creates them, writes the
-limits and moves itself in (`confine.enter_cgroups`) before it builds its root, so
+(`CgroupTree.instance`, `InstanceCgroup.limits`: no I/O); the instance's runtime process
+creates the groups and moves in (`confine.enter_cgroups`) before it builds its root, so
 everything the instance starts is counted and the server's event loop does none of
-that work. The server reads the OOM counter and removes the groups once the instance
-has ended.
+that work, and writes the limits once it knows its function (`confine.write_limits`;
+no user code runs before that). The server reads the OOM counter and removes the groups
+once the instance has ended.
 
 Limits, from the function's configuration:
 
@@ -34,9 +35,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from stratus.sandbox.confine import enter_cgroups
+from stratus.sandbox.confine import write_limits
 
 log = logging.getLogger(__name__)
 
@@ -203,17 +203,13 @@ class CgroupTree:
                     with contextlib.suppress(OSError):
                         entry.rmdir()
 
-    def instance(self, name: str, memory_mb: int) -> InstanceCgroup:
-        """The groups of one instance and their limits, not created yet (see
-        `InstanceCgroup.plan`)."""
+    def instance(self, name: str) -> InstanceCgroup:
+        """The groups of one instance, not created yet (see `InstanceCgroup.plan`)."""
         return InstanceCgroup(
-            [
-                (hierarchy, parent / name, self._limits(hierarchy, parent, memory_mb))
-                for hierarchy, parent in self._parents
-            ]
+            self, [(hierarchy, parent / name) for hierarchy, parent in self._parents]
         )
 
-    def _limits(self, hierarchy: Hierarchy, parent: Path, memory_mb: int) -> list[list[str]]:
+    def limits(self, hierarchy: Hierarchy, parent: Path, memory_mb: int) -> list[list[str]]:
         """(file, value) pairs that set an instance's limits in one hierarchy."""
         vcpus = memory_mb / MB_PER_VCPU
         names = hierarchy.controllers
@@ -269,18 +265,15 @@ class CgroupTree:
 class InstanceCgroup:
     """One instance's groups: how to make them, what the instance used, removing them."""
 
-    def __init__(self, groups: list[tuple[Hierarchy, Path, list[list[str]]]]) -> None:
-        self.groups = groups
+    def __init__(self, tree: CgroupTree, directories: list[tuple[Hierarchy, Path]]) -> None:
+        self.tree = tree
+        self.directories = directories
 
     @property
-    def directories(self) -> list[tuple[Hierarchy, Path]]:
-        return [(hierarchy, directory) for hierarchy, directory, _ in self.groups]
-
-    @property
-    def plan(self) -> list[dict[str, Any]]:
+    def plan(self) -> list[dict[str, str]]:
         """What `confine.enter_cgroups` does in a new instance (JSON): per hierarchy the
-        directory to make, its limits, and the file the (single-threaded) process
-        writes "0" to, to move in.
+        directory to make and the file the (single-threaded) process writes "0" to, to
+        move in.
 
         On v1 that is ``tasks``: moving one thread skips the global lock that moving a
         whole process through ``cgroup.procs`` takes, whose RCU grace period cost 3-4 ms
@@ -289,16 +282,25 @@ class InstanceCgroup:
         return [
             {
                 "directory": str(directory),
-                "limits": limits,
                 "join": "tasks" if hierarchy.version == 1 else "cgroup.procs",
             }
-            for hierarchy, directory, limits in self.groups
+            for hierarchy, directory in self.directories
         ]
 
-    def create(self) -> None:
+    def limits(self, memory_mb: int) -> list[list[str]]:
+        """[file, value] pairs that set the limits of a function with `memory_mb`."""
+        return [
+            [str(directory / name), value]
+            for hierarchy, directory in self.directories
+            for name, value in self.tree.limits(hierarchy, directory.parent, memory_mb)
+        ]
+
+    def create(self, memory_mb: int) -> None:
         """Make the groups with their limits from this process, without joining them."""
         try:
-            enter_cgroups(self.plan, join=False)
+            for _, directory in self.directories:
+                directory.mkdir()
+            write_limits(self.limits(memory_mb))
         except OSError:
             self.remove()
             raise

@@ -29,16 +29,18 @@ def map_ids(uid_map: str, gid_map: str) -> None:
         _write(f"/proc/self/{name}", text)
 
 
-def enter_cgroups(plan: Iterable[Mapping[str, Any]], *, join: bool = True) -> None:
+def enter_cgroups(plan: Iterable[Mapping[str, str]]) -> None:
     """Make an instance's groups (one per hierarchy, as `cgroups.InstanceCgroup.plan`
-    lists them), write their limits, and move this single-threaded process in."""
+    lists them) and move this single-threaded process in."""
     for group in plan:
-        directory = group["directory"]
-        os.mkdir(directory, 0o755)
-        for name, value in group["limits"]:
-            _write(f"{directory}/{name}", value)
-        if join:
-            _write(f"{directory}/{group['join']}", "0")
+        os.mkdir(group["directory"], 0o755)
+        _write(f"{group['directory']}/{group['join']}", "0")
+
+
+def write_limits(writes: Iterable[Sequence[str]]) -> None:
+    """Write each [file, value] (an instance's cgroup limits)."""
+    for path, value in writes:
+        _write(path, value)
 
 
 def _write(path: str, text: str) -> None:
@@ -69,19 +71,18 @@ class RootBuilder:
         self.root = root
         self.hostname = hostname
 
-    def mount(
-        self,
-        mounts: Sequence[Mapping[str, Any]],
-        code_dir: str,
-        layers_dir: str | None,
-        tmp_mb: int,
-    ) -> None:
-        """Bind everything into the skeleton (its own mount, on top of the directory)."""
+    def prepare(self, mounts: Sequence[Mapping[str, Any]]) -> None:
+        """Everything every instance's root has: the skeleton (its own mount, on top of
+        the directory), the host directories and devices bound into it, /proc."""
         kernel.mount(None, "/", None, kernel.MS_REC | kernel.MS_PRIVATE)
         kernel.mount(self.root, self.root, None, kernel.MS_BIND | kernel.MS_REC)
         os.chdir(self.root)  # the new mount, on top of the skeleton directory
         for entry in mounts:
             kernel.bind(entry["source"], entry["target"], readonly=entry["readonly"])
+        kernel.mount("proc", "proc", "proc", kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC)
+
+    def finish(self, code_dir: str, layers_dir: str | None, tmp_mb: int) -> None:
+        """One function's part: its code, its layers, its /tmp; then all read-only."""
         kernel.bind(code_dir, "var/task", readonly=True)
         if layers_dir:
             kernel.bind(layers_dir, "opt", readonly=True)
@@ -93,7 +94,6 @@ class RootBuilder:
             kernel.MS_NOSUID | kernel.MS_NODEV,
             f"size={tmp_mb}m,nr_inodes={inodes},mode=1777",
         )
-        kernel.mount("proc", "proc", "proc", kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC)
         kernel.remount_readonly(".")
 
     def enter(self) -> None:

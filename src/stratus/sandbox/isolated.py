@@ -4,15 +4,21 @@ Design, in the order an instance comes to life:
 
 1. A zygote per runtime interpreter (and start-up environment, see `zygote.py`) has
    the bootstrap's modules imported and waits. Started on first use, kept for good.
-2. `start()` decides the instance's cgroups and limits (`cgroups.py`), makes a control
-   socket pair and a log pipe, and asks the zygote to fork. The zygote forks (clone3)
-   the instance's init into new mount, PID, IPC, UTS (and, for a function without
-   network, network) namespaces; init forks the runtime, which creates the cgroups and
-   moves in, builds the root (`rootfs.py`, `confine.py`), enters a user namespace of
-   its own as sbx_user1051, drops every capability, installs the seccomp filter
-   (`seccomp.py`) and Landlock, reads its environment from the control socket, and
-   runs the same bootstrap a fresh process runs (`runtimes/python`).
-3. From there the instance is a `ProcessInstance` like any other: same protocol, same
+2. An instance is forked before its function is known: the server decides its cgroups
+   (`cgroups.py`), makes a control socket pair and a log pipe, and asks the zygote to
+   fork. The zygote forks (clone3) the instance's init into new mount, PID, IPC, UTS
+   (and, for a function without network, network) namespaces; init forks the runtime,
+   which creates the cgroups and moves in, prepares the common part of its root, and
+   waits on the control socket. Two such spares per zygote are kept forked ahead.
+3. `start()` takes a spare (or forks one, for the first start of a runtime, in a
+   burst, or for a function without network) and sends it the function: code and layer
+   directories, /tmp size, cgroup limits, environment and bootstrap arguments. The
+   runtime writes the limits, binds the code at /var/task and the layers at /opt,
+   mounts /tmp, pivots into the root (`rootfs.py`, `confine.py`), enters a user
+   namespace of its own as sbx_user1051, drops every capability, installs the seccomp
+   filter (`seccomp.py`) and Landlock, and runs the same bootstrap a fresh process runs
+   (`runtimes/python`).
+4. From there the instance is a `ProcessInstance` like any other: same protocol, same
    log collection, same outcomes, plus Runtime.OutOfMemory when the cgroup's OOM
    killer ended it.
 
@@ -31,6 +37,7 @@ arbitrary packages cannot be judged from outside.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -58,7 +65,7 @@ from stratus.sandbox.process import (
 )
 from stratus.sandbox.rootfs import RootFs
 from stratus.sandbox.types import InstanceInitError, InstanceSpec, Sandbox
-from stratus.sandbox.zygote import ZygoteError, ZygoteProcess, startup_environment
+from stratus.sandbox.zygote import ZygoteChild, ZygoteError, ZygoteProcess, startup_environment
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +79,8 @@ CONTROL_FD = 3
 ISOLATED_RLIMITS = {**DEFAULT_RLIMITS, "nproc": 1024}
 #: The host user instances run as when Stratus runs as root.
 NOBODY = 65534
+#: Instances kept forked ahead per zygote (see `_Spare`).
+SPARES = 2
 _HEADER = struct.Struct("<II")
 
 
@@ -94,6 +103,7 @@ class IsolatedSandbox(Sandbox):
         host_uid: int = NOBODY,
         host_gid: int = NOBODY,
         hostname: str = "localhost",
+        spares: int = SPARES,
     ) -> None:
         self.features = features
         self.rootfs = rootfs
@@ -120,6 +130,10 @@ class IsolatedSandbox(Sandbox):
         }
         self._zygotes: dict[tuple[object, ...], ZygoteProcess] = {}
         self._starting: dict[tuple[object, ...], asyncio.Lock] = {}
+        #: How many instances to keep forked ahead per zygote, and those forked.
+        self._spare_count = spares
+        self._spares: dict[ZygoteProcess, list[_Spare]] = {}
+        self._refilling: dict[ZygoteProcess, asyncio.Task[None]] = {}
         #: A work directory this sandbox made for itself, removed by close().
         self._temporary: Path | None = None
 
@@ -182,60 +196,95 @@ class IsolatedSandbox(Sandbox):
     async def start(self, spec: InstanceSpec) -> ProcessInstance:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        instance_id = uuid.uuid4().hex
+        if not spec.network and self.features.namespaces.get("net"):
+            raise self._init_error(
+                "Runtime.InvalidEntrypoint", "This host cannot run a function without network"
+            )
         environment = dict(spec.environment)
-        if spec.instance_environment is not None:
-            environment.update(spec.instance_environment(instance_id))
         if "LAMBDA_TASK_ROOT" in environment:
             environment["LAMBDA_TASK_ROOT"] = TASK_ROOT
         if spec.layers_dir is not None:
             environment.update(layer_paths(spec, Path(LAYERS_ROOT)))
         options = bootstrap_options(spec, environment, self._rlimits)
-        if not spec.network and self.features.namespaces.get("net"):
-            raise self._init_error(
-                "Runtime.InvalidEntrypoint", "This host cannot run a function without network"
-            )
         try:
-            zygote = await self._zygote(spec.interpreter, environment)
+            zygote = await self._zygote(spec.interpreter, startup_environment(environment))
+            spare = self._take_spare(zygote) if spec.network else None
+            if spec.network:
+                self._refill(zygote)
+            if spare is None:
+                spare = await self._fork(zygote, spec.network)
         except ZygoteError as e:
             raise self._init_error("Runtime.InvalidEntrypoint", str(e), started) from e
-        cgroup: InstanceCgroup | None = None
-        if self.cgroups is not None:
-            cgroup = self.cgroups.instance(instance_id, spec.memory_mb)
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        log_read, log_write = os.pipe()
-        request = {
+        if spec.instance_environment is not None:
+            environment.update(spec.instance_environment(spare.instance_id))
+        # The function reaches the instance here, straight from the server (nursery.py).
+        argv = ["-c", str(CONTROL_FD), spec.handler, json.dumps(options, separators=(",", ":"))]
+        setup = {
             "code": str(spec.code_dir),
             "layers": str(spec.layers_dir) if spec.layers_dir else None,
             "tmp_mb": spec.ephemeral_storage_mb,
-            "net": spec.network,
-            "cgroups": cgroup.plan if cgroup else [],
+            "limits": spare.cgroup.limits(spec.memory_mb) if spare.cgroup else [],
+            "env": environment,
+            "argv": argv,
         }
+        meta = json.dumps(setup).encode()
+        with contextlib.suppress(OSError):  # if it died, start() says how
+            spare.sock.sendall(_HEADER.pack(len(meta), 0) + meta)
+        logs = LogCollector(loop, spare.log_read, self._log_limit)
+        instance = ProcessInstance(spare.instance_id, spec, spare.child, logs)
+        try:
+            await instance.start(spare.sock, started, self._init_timeout)
+        except BaseException:
+            await instance.close()
+            spare.sock.close()
+            raise
+        return instance
+
+    async def _fork(self, zygote: ZygoteProcess, network: bool) -> _Spare:
+        """A new instance that has not been told its function yet."""
+        instance_id = uuid.uuid4().hex
+        cgroup = self.cgroups.instance(instance_id) if self.cgroups is not None else None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        log_read, log_write = os.pipe()
+        request = {"net": network, "cgroups": cgroup.plan if cgroup else []}
         try:
             child = await zygote.spawn(request, [theirs.fileno(), log_write], cgroup)
-        except ZygoteError as e:
+        except BaseException:
             ours.close()
             os.close(log_read)
             if cgroup is not None:
                 cgroup.remove()
-            raise self._init_error("Runtime.InvalidEntrypoint", str(e), started) from e
+            raise
         finally:
             theirs.close()
             os.close(log_write)
-        # The runtime's environment and arguments go straight to it, never through the
-        # zygote (see nursery.py).
-        argv = ["-c", str(CONTROL_FD), spec.handler, json.dumps(options, separators=(",", ":"))]
-        meta = json.dumps({"env": environment, "argv": argv}).encode()
-        ours.sendall(_HEADER.pack(len(meta), 0) + meta)
-        logs = LogCollector(loop, log_read, self._log_limit)
-        instance = ProcessInstance(instance_id, spec, child, logs)
-        try:
-            await instance.start(ours, started, self._init_timeout)
-        except BaseException:
-            await instance.close()
-            ours.close()
-            raise
-        return instance
+        return _Spare(instance_id, child, ours, log_read, cgroup)
+
+    def _take_spare(self, zygote: ZygoteProcess) -> _Spare | None:
+        spares = self._spares.get(zygote, [])
+        while spares:
+            spare = spares.pop()
+            if spare.child.returncode is None:
+                return spare
+            spare.discard()
+        return None
+
+    def _refill(self, zygote: ZygoteProcess) -> None:
+        """Fork spares for `zygote` in the background, up to the count kept."""
+        spares = self._spares.setdefault(zygote, [])
+        if len(spares) >= self._spare_count or zygote in self._refilling:
+            return
+
+        async def refill() -> None:
+            try:
+                while len(spares) < self._spare_count and zygote.alive:
+                    spares.append(await self._fork(zygote, True))
+            except ZygoteError as e:
+                log.info("could not fork a spare instance: %s", e)
+            finally:
+                del self._refilling[zygote]
+
+        self._refilling[zygote] = asyncio.get_running_loop().create_task(refill())
 
     def _init_error(
         self, error_type: str, message: str, started: float | None = None
@@ -243,8 +292,7 @@ class IsolatedSandbox(Sandbox):
         elapsed = (time.perf_counter() - started) * 1000 if started is not None else 0.0
         return InstanceInitError(error_type, _document(error_type, message), b"", elapsed)
 
-    async def _zygote(self, interpreter: str, environment: Mapping[str, str]) -> ZygoteProcess:
-        startup = startup_environment(environment)
+    async def _zygote(self, interpreter: str, startup: Mapping[str, str]) -> ZygoteProcess:
         key = (interpreter, tuple(sorted(startup.items())))
         zygote = self._zygotes.get(key)
         if zygote is not None and zygote.alive:
@@ -254,12 +302,23 @@ class IsolatedSandbox(Sandbox):
             zygote = self._zygotes.get(key)
             if zygote is not None and zygote.alive:
                 return zygote
+            if zygote is not None:  # it died: so did its spares
+                for spare in self._spares.pop(zygote, []):
+                    spare.discard()
             zygote = ZygoteProcess(interpreter, startup)
             await zygote.start(self._config, self.rootfs.directory / "var" / "task")
             self._zygotes[key] = zygote
             return zygote
 
     async def close(self) -> None:
+        for task in list(self._refilling.values()):
+            task.cancel()
+        spares = [spare for kept in self._spares.values() for spare in kept]
+        self._spares.clear()
+        for spare in spares:
+            spare.discard()
+        if spares:  # their zygote reaps them and removes their cgroups
+            await asyncio.wait([asyncio.ensure_future(s.child.wait()) for s in spares], timeout=5)
         for zygote in self._zygotes.values():
             zygote.close()
         self._zygotes.clear()
@@ -268,6 +327,36 @@ class IsolatedSandbox(Sandbox):
         if self._temporary is not None:
             shutil.rmtree(self._temporary, ignore_errors=True)
             self._temporary = None
+
+
+class _Spare:
+    """An instance forked from a zygote that waits for its function.
+
+    Its namespaces, cgroups and the common part of its root are ready; the frame that
+    `IsolatedSandbox.start` sends on its control socket says which function it is
+    (nursery.py). Forking is most of a start's cost, so a few are kept per zygote and
+    a cold start takes one, when its function has network (the spares have).
+    """
+
+    def __init__(
+        self,
+        instance_id: str,
+        child: ZygoteChild,
+        sock: socket.socket,
+        log_read: int,
+        cgroup: InstanceCgroup | None,
+    ) -> None:
+        self.instance_id = instance_id
+        self.child = child
+        self.sock = sock
+        self.log_read = log_read
+        self.cgroup = cgroup
+
+    def discard(self) -> None:
+        """End it (its zygote reports the exit and removes its cgroup)."""
+        self.child.kill_group()
+        self.sock.close()
+        os.close(self.log_read)
 
 
 def _raise_descriptor_limit() -> None:

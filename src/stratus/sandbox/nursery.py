@@ -23,17 +23,20 @@ on and exits, and the kernel ends everything else in the namespace with it.
 Messages with the server, one JSON document per SOCK_SEQPACKET packet:
 
 - zygote -> server ``{"t": "hello", "pid"}`` once ready;
-- server -> zygote ``{"t": "spawn", "id", "code", "layers", "tmp_mb", "net",
-  "cgroups"}`` with the instance's control socket and log pipe as SCM_RIGHTS;
+- server -> zygote ``{"t": "spawn", "id", "net", "cgroups"}`` with the instance's
+  control socket and log pipe as SCM_RIGHTS;
 - zygote -> server ``{"t": "spawned", "id", "pid"}`` with a pidfd of the instance's
   init, or ``{"t": "failed", "id", "error"}``;
 - zygote -> server ``{"t": "exit", "pid", "code"}`` when an instance has ended (the
   runtime's exit code, negative for a signal, as subprocess words it).
 
-The instance's environment and bootstrap arguments never pass through the zygote: the
-runtime reads them from its control socket (one frame, as the engine frames them) after
-the fork. The zygote's memory, which every later instance inherits a copy of, so never
-holds one function's secrets for another to find.
+Nothing of a function passes through the zygote: the runtime prepares what every
+instance has (namespaces, cgroups, the common part of its root), then reads its
+function from its control socket (one frame, as the engine frames them: code and layer
+directories, /tmp size, cgroup limits, environment, bootstrap arguments). The zygote's
+memory, which every later instance inherits a copy of, so never holds one function's
+secrets for another to find; and the server can fork instances ahead, before it knows
+their function (spares, see `isolated.py`).
 """
 
 from __future__ import annotations
@@ -255,13 +258,20 @@ class Zygote:
                 if config["cgroup_namespace"]:
                     kernel.unshare(kernel.CLONE_NEWCGROUP)
             root = confine.RootBuilder(config["root"], config["hostname"])
-            root.mount(self.mounts, request["code"], request["layers"], request["tmp_mb"])
+            root.prepare(self.mounts)
+            # All so far is the same for every function: a spare instance waits here,
+            # with no code, no environment and nothing of any function yet.
+            try:
+                setup = _read_setup(_CONTROL_FD)
+            except EOFError:
+                os._exit(0)  # a spare the server let go
+            confine.write_limits(setup["limits"])
+            root.finish(setup["code"], setup["layers"], setup["tmp_mb"])
             root.enter()  # init's root moves along: it is in the same mount namespace
             if config["privileged"]:
                 confine.drop_to(config["uid"], config["gid"])
                 kernel.set_dumpable(True)  # reset by the uid change; needed for uid_map
             confine.enter_user_namespace()
-            setup = _read_setup(_CONTROL_FD)
             seccomp = bytes.fromhex(config["seccomp"]) if config["seccomp"] else None
             confine.lock_down(seccomp, config["landlock"])
             os.chdir("/var/task")

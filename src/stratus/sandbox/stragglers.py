@@ -40,6 +40,9 @@ class Stragglers:
         last_pid = _last_pid()
         if last_pid == self.last_pid:
             return
+        if not self.last_pid and last_pid == str(os.getpid()).encode():
+            self.last_pid = last_pid  # after init, which started nothing: nothing to keep
+            return
         others = _other_processes()
         if not self.last_pid:  # after init: what it started may stay
             self.kept = {pid: _start_time(pid) for pid in others}

@@ -27,9 +27,9 @@ def read(directory: Path, name: str) -> str:
 
 
 def test_an_instance_group_carries_its_limits(tree: CgroupTree) -> None:
-    group = tree.instance("test-limits", 1769)
+    group = tree.instance("test-limits")
     assert all(not directory.exists() for _, directory in group.directories)
-    group.create()
+    group.create(1769)
     try:
         for hierarchy, directory in group.directories:
             assert directory.name == "test-limits"
@@ -53,9 +53,9 @@ def test_an_instance_group_carries_its_limits(tree: CgroupTree) -> None:
 
 
 def test_cpu_share_is_proportional_to_memory(tree: CgroupTree) -> None:
-    small, large = tree.instance("small", 128), tree.instance("large", 3538)
-    small.create()
-    large.create()
+    small, large = tree.instance("small"), tree.instance("large")
+    small.create(128)
+    large.create(3538)
     try:
         for (hierarchy, s), (_, big) in zip(small.directories, large.directories, strict=True):
             if "cpu" in hierarchy.controllers:
@@ -72,8 +72,8 @@ def test_a_cpu_cap_sets_a_quota() -> None:
     if tree is None:
         pytest.skip(f"no writable cgroups here: {why}")
     try:
-        group = tree.instance("capped", 884)
-        group.create()
+        group = tree.instance("capped")
+        group.create(884)
         try:
             for hierarchy, directory in group.directories:
                 if "cpu" in hierarchy.controllers and hierarchy.version == 1:

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sandbox_testing import (
     PYTHON_VERSIONS,
+    aws_environment,
     has_memory_cgroup,
     interpreter_for,
     isolated_sandbox,
@@ -714,5 +715,51 @@ def test_a_dead_zygote_takes_its_instances_along_and_is_replaced(code: Path) -> 
                 assert result(await again.invoke(payload({"seconds": 0}))) == "slept"
             finally:
                 await again.close()
+
+    run(scenario())
+
+
+def test_instances_forked_ahead_take_only_the_function_they_are_given(
+    code: Path, tmp_path: Path
+) -> None:
+    """A cold start takes an instance forked before its function was known (a spare):
+    it gets that function's code, environment, /tmp and limits, nothing of another; a
+    function without network never takes one; closing the sandbox ends the spares."""
+    other = write_code(tmp_path / "other", {"app.py": BEHAVIOURS.replace("def env", "def env2")})
+
+    async def spares_ready(sandbox: Any, count: int) -> None:
+        await wait_until(lambda: sum(map(len, sandbox._spares.values())) == count)
+
+    async def scenario() -> None:
+        async with isolated_sandbox(spares=2) as sandbox:
+            first = await sandbox.start(
+                make_spec(code, "app.env", environment=aws_environment(SECRET="first"))
+            )
+            await first.close()
+            await spares_ready(sandbox, 2)
+            spare_pids = [s.child.pid for kept in sandbox._spares.values() for s in kept]
+            spec = make_spec(
+                other,
+                "app.env2",
+                environment=aws_environment(SECRET="second"),
+                ephemeral_storage_mb=700,
+            )
+            second = await sandbox.start(spec)
+            assert second.pid in spare_pids
+            got = result(await second.invoke(make_request()))
+            assert got["env"]["SECRET"] == "second" and got["cwd"] == "/var/task"
+            await second.close()
+            offline = await sandbox.start(make_spec(code, "app.whoami", network=False))
+            assert offline.pid not in spare_pids
+            await offline.close()
+            if has_memory_cgroup():
+                await spares_ready(sandbox, 2)
+                hog = await sandbox.start(make_spec(code, "app.hog", memory_mb=128))
+                outcome = await hog.invoke(make_request())
+                assert outcome.kind is OutcomeKind.OUT_OF_MEMORY
+                await hog.close()
+            await spares_ready(sandbox, 2)
+            left = [s.child.pid for kept in sandbox._spares.values() for s in kept]
+        assert all(process_gone(pid) for pid in left)
 
     run(scenario())
