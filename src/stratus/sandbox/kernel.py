@@ -311,6 +311,16 @@ def landlock_scope(scopes: int) -> None:
         os.close(fd)
 
 
+# --- memory ---------------------------------------------------------------------------------
+
+
+def trim_heap() -> None:
+    """Give what the C heap has free back to the system (glibc; elsewhere nothing)."""
+    trim = getattr(_libc, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
 # --- descriptors --------------------------------------------------------------------------
 
 

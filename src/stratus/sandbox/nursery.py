@@ -133,6 +133,7 @@ class Zygote:
         gc.collect()
         _immortalize()
         gc.freeze()
+        kernel.trim_heap()  # every fork copies the page tables of what the heap holds
         return spec
 
     def serve(self) -> Callable[[], None]:
@@ -310,17 +311,16 @@ def _immortalize() -> None:
         return
     if sys.byteorder != "little" or sys.maxsize < 2**32:
         return
-    seen: set[int] = set()
+    # An object already immortal is not visited again (no set of ids to hold: what
+    # the walk allocates stays in the zygote's heap, which every fork copies).
     stack = gc.get_objects()
     while stack:
         obj = stack.pop()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        stack.extend(gc.get_referents(obj))
         count = ctypes.c_uint32.from_address(id(obj))  # the low half of ob_refcnt
-        if count.value < 0x80000000:
-            count.value = 0xFFFFFFFF
+        if count.value >= 0x80000000:
+            continue
+        count.value = 0xFFFFFFFF
+        stack.extend(gc.get_referents(obj))
 
 
 def _init_loop(runtime: int, status: int, config: dict[str, Any]) -> NoReturn:
