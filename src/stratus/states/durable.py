@@ -1,9 +1,11 @@
 """Durable histories: events committed before the next step acts, replayed after a crash.
 
-Every Standard execution records into a `DurableHistory`. Events go to one
-`HistoryWriter` per node, which commits whatever every execution has recorded since its
-last transaction in one transaction (group commit): an execution waits for the commit
-of its own events, but two hundred executions share one fsync.
+Every Standard execution records into a `DurableHistory`, which keeps its events in a
+list until the node's one `HistoryWriter` takes them. The writer commits what every
+execution has recorded since its last transaction in one transaction (group commit),
+each execution's new events as one row: an execution waits for the commit of its own
+events, but two hundred executions share one fsync, and a chain of fifty Pass states
+is one row, not a hundred.
 
 After a restart an execution runs again from its start with its committed events
 loaded. Each event has a key that the interpreter reproduces exactly (its frame path
@@ -16,40 +18,62 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine
 
 from stratus.states.asl.errors import RUNTIME, StatesError
-from stratus.states.asl.history import HistoryEvent
+from stratus.states.asl.history import HistoryEvent, state_details
+from stratus.states.asl.paths import json_text
 from stratus.states.asl.runtime import FRAME_PATH
 from stratus.states.callbacks import make_token
-from stratus.store.states_schema import execution_events, executions
+from stratus.store.states_schema import execution_history, executions
 
 log = logging.getLogger(__name__)
 
 #: Step Functions' limit on one execution's history.
 MAX_EVENTS = 25_000
 
-_INSERT_EVENT = (
-    f"INSERT INTO {execution_events.name} "
-    "(execution_id, id, key, type, timestamp, details) VALUES (?, ?, ?, ?, ?, ?)"
-)
-# Built once: json.dumps() with options constructs a new encoder on every call.
-_encode = json.JSONEncoder(separators=(",", ":")).encode
+#: One event as a history keeps it until it is written, and as `execution_history`
+#: stores it: key, type, time (microseconds since the epoch: an integer is exact, and
+#: cheaper to encode than a float), then its details, or for a state's entered or exited
+#: event the state's name and data. Both are encoded only then, in the writer's thread
+#: (the History contract says neither changes after it is given), the data as JSON
+#: within the row's JSON: its JSON text, made on the event loop for each event and
+#: escaped again inside a details object, was with that object a third of what a
+#: durable transition cost. Reading makes the text (`state_details`).
+Event = tuple[str, str, int, Mapping[str, Any] | None] | tuple[str, str, int, str, Any]
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+# Built once: json.dumps() with options constructs a new encoder on every call. ASCII
+# output, so a lone surrogate in some input is escaped rather than refused by SQLite.
+# Details are built by the interpreter and never hold themselves: checking every list
+# and object for cycles cost a fifth of the encoding.
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 @dataclass
 class _Batch:
+    """What one transaction of the writer commits."""
+
     executions: list[dict[str, Any]] = field(default_factory=list)
-    events: list[tuple[Any, ...]] = field(default_factory=list)
+    #: Histories that recorded events since the transaction before.
+    histories: list[DurableHistory] = field(default_factory=list)
     updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    #: ARNs of new executions whose name was taken already (set by the write).
+    refused: set[str] = field(default_factory=set)
+
+    def size(self) -> int:
+        """How many things there are to write (0: nothing)."""
+        return len(self.executions) + len(self.histories) + len(self.updates)
 
 
 class HistoryWriter:
@@ -58,8 +82,16 @@ class HistoryWriter:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._batch = _Batch()
+        #: The batch being written, if any.
+        self._writing: _Batch | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        # The writes go through the driver itself (see _write), so in its own syntax.
+        self._mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._insert_events = (
+            f"INSERT INTO {execution_history.name} (execution_id, first_id, events) "
+            f"VALUES ({self._mark}, {self._mark}, {self._mark})"
+        )
 
     def start(self) -> None:
         self._wake = asyncio.Event()
@@ -72,13 +104,17 @@ class HistoryWriter:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
-    def add(self, row: tuple[Any, ...]) -> None:
-        """An `execution_events` row, in column order."""
-        self._batch.events.append(row)
+    def add(self, history: DurableHistory) -> None:
+        """`history` has events to write (called at its first since the last take)."""
+        self._batch.histories.append(history)
 
-    def insert_execution(self, row: dict[str, Any]) -> None:
-        """A new `executions` row, written before any event of the batch."""
-        self._batch.executions.append(row)
+    async def insert_execution(self, row: dict[str, Any]) -> bool:
+        """Commit a new `executions` row (before any event of its batch); False, and
+        nothing written, if an execution with its ARN exists already."""
+        batch = self._batch
+        batch.executions.append(row)
+        await self.flush()
+        return row["arn"] not in batch.refused
 
     def set_status(self, arn: str, values: dict[str, Any]) -> None:
         self._batch.updates.append((arn, values))
@@ -86,16 +122,20 @@ class HistoryWriter:
     async def flush(self) -> None:
         """Return once everything added so far is committed."""
         batch = self._batch
-        if not batch.events and not batch.updates and not batch.executions:
-            return
-        if self._task is None or self._wake is None:
+        if not batch.size():
+            # Nothing new: what the batch being written holds may still be on its way.
+            if self._writing is None:
+                return
+            batch = self._writing
+        elif self._task is None or self._wake is None:
             # Not running (start-up, tests): commit inline.
             self._batch = _Batch()
-            await asyncio.to_thread(self._write, batch)
+            await asyncio.to_thread(self._write, batch, [h.take() for h in batch.histories])
             return
+        else:
+            self._wake.set()
         waiter = asyncio.get_running_loop().create_future()
         batch.waiters.append(waiter)
-        self._wake.set()
         await waiter
 
     async def _run(self) -> None:
@@ -106,41 +146,74 @@ class HistoryWriter:
             # Let every execution that is ready to record do so first: one bigger
             # transaction costs about what a small one does.
             size = -1
-            while size != len(self._batch.events):
-                size = len(self._batch.events)
+            while size != self._batch.size() + len(self._batch.waiters):
+                size = self._batch.size() + len(self._batch.waiters)
                 await asyncio.sleep(0)
             batch, self._batch = self._batch, _Batch()
-            if not batch.events and not batch.updates and not batch.executions:
-                for waiter in batch.waiters:
-                    if not waiter.done():
-                        waiter.set_result(None)
-                continue
+            self._writing = batch
             try:
-                await asyncio.to_thread(self._write, batch)
+                await self._commit(batch)
+            finally:
+                self._writing = None
+
+    async def _commit(self, batch: _Batch) -> None:
+        # Taken here, on the event loop: a history records on it too.
+        chunks = [history.take() for history in batch.histories]
+        failure: Exception | None = None
+        if batch.size():
+            try:
+                await asyncio.to_thread(self._write, batch, chunks)
             except Exception as e:
                 log.exception("committing execution history failed")
-                for waiter in batch.waiters:
-                    if not waiter.done():
-                        waiter.set_exception(e)
+                failure = e
+        for waiter in batch.waiters:
+            if waiter.done():
                 continue
-            for waiter in batch.waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+            if failure is not None:
+                waiter.set_exception(failure)
+            else:
+                waiter.set_result(None)
 
-    def _write(self, batch: _Batch) -> None:
+    def _write(self, batch: _Batch, chunks: list[tuple[int, int, list[Event]]]) -> None:
         with self.engine.begin() as conn:
-            if batch.executions:
-                conn.execute(insert(executions), batch.executions)
-            if batch.events:
-                # The driver's own executemany: SQLAlchemy's per-row parameter handling
-                # cost ten times the insert itself, on a thread sharing the GIL.
-                cursor = conn.connection.cursor()
-                try:
-                    cursor.executemany(_INSERT_EVENT, batch.events)
-                finally:
-                    cursor.close()
-            for arn, values in batch.updates:
-                conn.execute(update(executions).where(executions.c.arn == arn).values(**values))
+            # The driver's own calls: SQLAlchemy's per-statement and per-row handling
+            # cost several times the statements themselves, on a thread sharing the GIL.
+            cursor = conn.connection.cursor()
+            try:
+                for row in batch.executions:
+                    cursor.execute(_insert_execution(tuple(row), self._mark), tuple(row.values()))
+                    if cursor.rowcount != 1:
+                        batch.refused.add(row["arn"])
+                if chunks:
+                    cursor.executemany(
+                        self._insert_events,
+                        [
+                            (execution, first, _encode(events))
+                            for execution, first, events in chunks
+                        ],
+                    )
+                for arn, values in batch.updates:
+                    cursor.execute(
+                        _update_execution(tuple(values), self._mark), (*values.values(), arn)
+                    )
+            finally:
+                cursor.close()
+
+
+@functools.cache
+def _insert_execution(columns: tuple[str, ...], mark: str) -> str:
+    """The INSERT of a new execution's row that skips it if its ARN is taken."""
+    return (
+        f"INSERT INTO {executions.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(mark for _ in columns)}) ON CONFLICT (arn) DO NOTHING"
+    )
+
+
+@functools.cache
+def _update_execution(columns: tuple[str, ...], mark: str) -> str:
+    """The UPDATE of these columns of the execution with a given ARN."""
+    assignments = ", ".join(f"{column} = {mark}" for column in columns)
+    return f"UPDATE {executions.name} SET {assignments} WHERE arn = {mark}"
 
 
 class DurableHistory:
@@ -163,6 +236,8 @@ class DurableHistory:
         self._positions: dict[str, int] = {}
         self._times: dict[int, dt.datetime] = {}
         self.count = max((event.id for _, event in past or ()), default=0)
+        #: Recorded since the writer last took them.
+        self._unwritten: list[Event] = []
 
     def _next_key(self) -> str:
         """The key the next event of the current frame gets."""
@@ -170,32 +245,48 @@ class DurableHistory:
         return event_key(path, self._positions.get(path, 0))
 
     def record(self, event_type: str, details: Mapping[str, Any] | None = None) -> int:
+        key = self._take_key()
+        if self._past and key in self._past:
+            return self._meet(key)
+        return self._append((key, event_type, _now(), details or None))
+
+    def record_state(self, event_type: str, name: str, data: Any) -> int:
+        key = self._take_key()
+        if self._past and key in self._past:
+            return self._meet(key)
+        return self._append((key, event_type, _now(), name, data))
+
+    def _take_key(self) -> str:
+        """The key of the next event of the current frame, which the caller records."""
         path = FRAME_PATH.get()
         position = self._positions.get(path, 0)
         self._positions[path] = position + 1
-        key = event_key(path, position)
-        if self._past:
-            past = self._past.pop(key, None)
-            if past is not None:
-                self._times[past.id] = past.timestamp
-                return past.id
-        if self.count >= MAX_EVENTS:
+        return event_key(path, position)
+
+    def _meet(self, key: str) -> int:
+        """While replaying: the id of the committed event with `key` (nothing is written)."""
+        past = self._past.pop(key)
+        self._times[past.id] = past.timestamp
+        return past.id
+
+    def _append(self, event: Event, *, limited: bool = True) -> int:
+        """Queue `event` for the writer; its id."""
+        if limited and self.count >= MAX_EVENTS:
             raise StatesError(
                 RUNTIME,
                 f"The execution reached the maximum number of history events ({MAX_EVENTS}).",
             )
         self.count += 1
-        self.writer.add(
-            (
-                self.execution_id,
-                self.count,
-                key,
-                event_type,
-                time.time(),
-                _encode(details) if details else "{}",
-            )
-        )
+        if not self._unwritten:
+            self.writer.add(self)
+        self._unwritten.append(event)
         return self.count
+
+    def take(self) -> tuple[int, int, list[Event]]:
+        """For the writer: the events recorded since the last take, as the execution's
+        row id, the id of the first of them, and the events."""
+        events, self._unwritten = self._unwritten, []
+        return self.execution_id, self.count - len(events) + 1, events
 
     async def commit(self) -> None:
         await self.writer.flush()
@@ -207,17 +298,9 @@ class DurableHistory:
 
     def redriven(self, redrive_count: int) -> None:
         """Record that the execution was redriven (outside every frame: no run meets it)."""
-        self.count += 1
-        self.writer.add(
-            (
-                self.execution_id,
-                self.count,
-                f"redrive#{redrive_count}",
-                "ExecutionRedriven",
-                time.time(),
-                _encode({"redriveCount": redrive_count}),
-            )
-        )
+        details = {"redriveCount": redrive_count}
+        event = (f"redrive#{redrive_count}", "ExecutionRedriven", _now(), details)
+        self._append(event, limited=False)  # the API's doing, not the run's
 
     def replayed(self) -> HistoryEvent | None:
         if not self._past:
@@ -276,12 +359,22 @@ def _retire_failed_segments(kept: dict[str, HistoryEvent]) -> None:
                 del kept[key]
 
 
-def event_from_row(row: Any) -> tuple[str, HistoryEvent]:
-    """(key, event) from an `execution_events` row."""
-    return row.key, HistoryEvent(
-        int(row.id),
-        row.type,
-        dt.datetime.fromtimestamp(row.timestamp, dt.UTC),
-        int(row.id) - 1,
-        json.loads(row.details),
-    )
+def events_from_rows(rows: Iterable[Any]) -> list[tuple[str, HistoryEvent]]:
+    """(key, event) for every event in `execution_history` rows taken in order."""
+    events = []
+    for row in rows:
+        event_id = row.first_id
+        for key, event_type, micros, *rest in json.loads(row.events):
+            if len(rest) == 2:  # a state's name and data
+                details = state_details(event_type, rest[0], json_text(rest[1]))
+            else:
+                details = rest[0] or {}
+            moment = _EPOCH + dt.timedelta(microseconds=micros)
+            events.append((key, HistoryEvent(event_id, event_type, moment, event_id - 1, details)))
+            event_id += 1
+    return events
+
+
+def _now() -> int:
+    """An event's time: microseconds since the epoch."""
+    return time.time_ns() // 1000

@@ -30,17 +30,18 @@ from stratus.states.asl.execution import ExecutionIdentity, ExecutionResult, exe
 from stratus.states.asl.history import HistoryEvent
 from stratus.states.asl.machine import StateMachine
 from stratus.states.asl.runtime import TaskRunner
-from stratus.states.durable import DurableHistory, HistoryWriter, event_from_row
+from stratus.states.durable import DurableHistory, HistoryWriter, events_from_rows
 from stratus.states.express import parse_input
 from stratus.states.machines import (
     STANDARD,
+    Machine,
     MachineService,
     check_arn,
     check_name,
     compile_definition,
 )
 from stratus.states.paging import page_token, token_index
-from stratus.store.states_schema import execution_events, executions
+from stratus.store.states_schema import execution_history, executions
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,6 @@ class StandardExecutions:
         self.clock = clock or SystemClock()
         self.writer = HistoryWriter(engine)
         self._running: dict[str, _Running] = {}
-        self._starting: dict[str, asyncio.Future[None]] = {}
         #: Row ids are handed out here (one node owns its store), so a start needs no
         #: transaction of its own.
         self._next_id = 0
@@ -161,11 +161,11 @@ class StandardExecutions:
     def _past(self, row_id: int) -> list[tuple[str, HistoryEvent]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(execution_events)
-                .where(execution_events.c.execution_id == row_id)
-                .order_by(execution_events.c.id)
+                select(execution_history.c.first_id, execution_history.c.events)
+                .where(execution_history.c.execution_id == row_id)
+                .order_by(execution_history.c.first_id)
             )
-            return [event_from_row(row) for row in rows]
+            return events_from_rows(rows)
 
     # --- the API ----------------------------------------------------------------------
 
@@ -182,13 +182,25 @@ class StandardExecutions:
         check_name(name)
         text, _ = parse_input(text)
         arn = machine.record.arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
-        while arn in self._starting:  # the same name, being started right now
-            await asyncio.shield(self._starting[arn])
-        existing = self._running_record(arn) or await asyncio.to_thread(self._get, arn)
-        if existing is not None:
-            if existing.status == "RUNNING" and existing.input == text:
-                return existing  # the same request again: the same answer, as on AWS
-            raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
+        existing = self._running_record(arn)
+        if existing is None:
+            started = await self._insert(machine, arn, name, text)
+            if started is not None:
+                return started
+            # The name is taken: by an execution that ended, or one started just now.
+            existing = await asyncio.to_thread(self._get, arn)
+        if existing is not None and existing.status == "RUNNING" and existing.input == text:
+            return existing  # the same request again: the same answer, as on AWS
+        raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
+
+    async def _insert(
+        self, machine: Machine, arn: str, name: str, text: str
+    ) -> ExecutionRecord | None:
+        """Commit and launch a new execution; None if its name is taken.
+
+        The writer finds a taken name when it inserts the row, in the group commit: a
+        look-up before it, in a thread of its own, cost a start more than its share of
+        the transaction."""
         self._next_id += 1
         record = ExecutionRecord(
             arn,
@@ -206,14 +218,8 @@ class StandardExecutions:
             row_id=self._next_id,
         )
         # Committed with whatever else the writer has (group commit) before the answer.
-        started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._starting[arn] = started
-        try:
-            self.writer.insert_execution(_row(record))
-            await self.writer.flush()
-        finally:
-            del self._starting[arn]
-            started.set_result(None)
+        if not await self.writer.insert_execution(_row(record)):
+            return None
         if machine.compiled is not None:
             self._compiled[machine.definition] = machine.compiled
         self._launch(record, [])

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 
 from stratus.store.schema import metadata
+from stratus.store.states_schema import upgrade_history
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -35,4 +36,5 @@ def open_database(url_or_path: str | Path) -> Engine:
     else:
         engine = create_engine(str(url_or_path), pool_pre_ping=True)
     metadata.create_all(engine)
+    upgrade_history(engine)
     return engine

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Integer, String, Table, Text
+import json
+from typing import Any
+
+from sqlalchemy import Column, Engine, Float, Integer, String, Table, Text, inspect, text
 
 from stratus.store.schema import metadata
 
@@ -42,18 +45,21 @@ executions = Table(
     Column("redriven", Float),
 )
 
-#: Every event of every Standard execution, in order. `key` names the event the same
-#: way in every run of the interpreter (its frame path and its place in that frame), so
-#: a restarted execution meets its own past again instead of repeating it.
-execution_events = Table(
-    "execution_events",
+#: Every event of every Standard execution, in order, one row per execution and commit:
+#: `events` is the JSON list of what the execution recorded since its previous commit
+#: (a chain of Pass states is one row; a Task's start is committed in a row of its own),
+#: each event as [key, type, microseconds since the epoch, details], ids counting on
+#: from `first_id`. `key` names an event the same way in every run of the interpreter
+#: (its frame path and its place in that frame), so a restarted execution meets its own
+#: past again instead of repeating it. A row per event cost more in SQLite's per-row
+#: work than everything else a transition does; this table replaced `execution_events`,
+#: whose rows `upgrade_history` moves here.
+execution_history = Table(
+    "execution_history",
     metadata,
     Column("execution_id", Integer, primary_key=True, autoincrement=False),
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("key", String(512), nullable=False),
-    Column("type", String(64), nullable=False),
-    Column("timestamp", Float, nullable=False),
-    Column("details", Text, nullable=False),
+    Column("first_id", Integer, primary_key=True, autoincrement=False),
+    Column("events", Text, nullable=False),
 )
 
 #: One row per activity (a queue of tasks that workers poll for).
@@ -65,3 +71,31 @@ activities = Table(
     Column("created_at", Float, nullable=False),
     Column("tags", Text, nullable=False),
 )
+
+
+def upgrade_history(engine: Engine) -> None:
+    """Move the histories of a data directory written before `execution_history` into
+    it, one row per execution, and drop the old table of one row per event; a running
+    execution then resumes from its committed events as it would have before."""
+    if not inspect(engine).has_table("execution_events"):
+        return
+    with engine.begin() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT execution_id, id, key, type, timestamp, details FROM execution_events"
+                " ORDER BY execution_id, id"
+            )
+        )
+        histories: dict[int, tuple[int, list[list[Any]]]] = {}
+        for execution_id, event_id, key, event_type, seconds, details in rows:
+            _, events = histories.setdefault(execution_id, (event_id, []))
+            events.append([key, event_type, round(seconds * 1_000_000), json.loads(details)])
+        if histories:
+            conn.execute(
+                execution_history.insert(),
+                [
+                    {"execution_id": execution, "first_id": first, "events": json.dumps(events)}
+                    for execution, (first, events) in histories.items()
+                ],
+            )
+        conn.execute(text("DROP TABLE execution_events"))

@@ -1,7 +1,7 @@
 """An execution's history as AWS shows it: numbered events with their details.
 
-`EventLog` keeps events in memory (Express runs that someone watches, tests, and the
-durable store of Standard executions, which writes what it holds).
+`EventLog` keeps events in memory (Express runs that someone watches, and tests); the
+durable histories of Standard executions (states/durable.py) store the same details.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from stratus.states.asl.paths import json_text
 
 
 def details_key(event_type: str) -> str:
@@ -21,6 +23,14 @@ def details_key(event_type: str) -> str:
     if event_type.endswith("StateExited"):
         return "stateExitedEventDetails"
     return event_type[0].lower() + event_type[1:] + "EventDetails"
+
+
+def state_details(event_type: str, name: str, text: str) -> dict[str, Any]:
+    """The details of a …StateEntered event (`text` is the state's input as JSON) or of a
+    …StateExited event (its output)."""
+    if event_type.endswith("StateEntered"):
+        return {"name": name, "input": text, "inputDetails": {"truncated": False}}
+    return {"name": name, "output": text, "outputDetails": {"truncated": False}}
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,9 @@ class EventLog:
             HistoryEvent(event_id, event_type, self._now(), event_id - 1, details or {})
         )
         return event_id
+
+    def record_state(self, event_type: str, name: str, data: Any) -> int:
+        return self.record(event_type, state_details(event_type, name, json_text(data)))
 
     async def commit(self) -> None:
         return None

@@ -26,7 +26,6 @@ from stratus.states.asl.errors import (
     RUNTIME,
     StatesError,
 )
-from stratus.states.asl.paths import json_text
 from stratus.states.asl.scope import Scope
 
 if TYPE_CHECKING:
@@ -65,7 +64,17 @@ class History(Protocol):
     durable: bool
 
     def record(self, event_type: str, details: Mapping[str, Any] | None = None) -> int:
-        """Append one event (AWS's type name, e.g. "TaskStateEntered")."""
+        """Append one event (AWS's type name, e.g. "TaskStateEntered"). A history may
+        keep `details` as given: the caller does not change them afterwards."""
+        ...
+
+    def record_state(self, event_type: str, name: str, data: Any) -> int:
+        """Append a state's …StateEntered event (`data` is its input) or …StateExited
+        event (its output), with the details `history.state_details` gives them.
+
+        Two of these are most of an execution's events, so a history may keep `data`
+        and make its JSON text only when someone reads the event: values are never
+        changed in place (see paths.py)."""
         ...
 
     async def commit(self) -> None:
@@ -91,6 +100,10 @@ class CountingHistory:
         self.count = 0
 
     def record(self, event_type: str, details: Mapping[str, Any] | None = None) -> int:
+        self.count += 1
+        return self.count
+
+    def record_state(self, event_type: str, name: str, data: Any) -> int:
         self.count += 1
         return self.count
 
@@ -285,7 +298,7 @@ async def run_branch(branch: Branch, state_input: Any, frame: Frame) -> Any:
     """Run states from the branch's StartAt until one ends it; its output."""
     run = frame.run
     history, clock = run.history, run.clock
-    detailed, durable = history.detailed, history.durable
+    durable = history.durable
     FRAME_PATH.set(frame.path)
     name: str | None = branch.start_at
     data = state_input
@@ -293,25 +306,14 @@ async def run_branch(branch: Branch, state_input: Any, frame: Frame) -> Any:
     while name is not None:
         state = branch.states[name]
         step += 1
-        if detailed:
-            event = history.record(
-                state.entered_event, {"name": name, "input": json_text(data), "inputDetails": _FULL}
-            )
-        else:
-            event = history.record(state.entered_event)
+        event = history.record_state(state.entered_event, name, data)
         entered = (history.time_of(event) if durable else None) or clock.now()
         visit = Visit(frame, name, entered, event, step)
         try:
             name, data = await state.execute(data, visit)
         except StatesError as e:
             raise visit.locate(e) from None
-        if detailed:
-            history.record(
-                state.exited_event,
-                {"name": state.name, "output": json_text(data), "outputDetails": _FULL},
-            )
-        else:
-            history.record(state.exited_event)
+        history.record_state(state.exited_event, state.name, data)
         # No commit here: a state that only moves data can be worked out again from the
         # committed events before it. States with effects commit before they act (a
         # Task before it runs, a Wait before its timer starts) and an execution commits
@@ -344,6 +346,3 @@ def timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
         f"{moment.microsecond // 1000:03d}Z"
     )
-
-
-_FULL = {"truncated": False}
