@@ -212,8 +212,8 @@ async def serve_http(
     iam: IamAuthorizer | None = None,
 ) -> GatewayResponse:
     """Answer one request to an HTTP API stage."""
-    origin = request.header("origin")
     cors = stage.cors
+    origin = request.header("origin") if cors is not None else None
     if cors is not None and origin and request.method == "OPTIONS":
         asked = request.header("access-control-request-method")
         if asked:
@@ -255,7 +255,8 @@ async def _route(
         stage_variables=stage.variables,
         account_id=account_id,
     )
-    request.log_context.update(routeKey=route.route_key, resourcePath=info.resource_path)
+    if stage.access_log is not None:
+        request.log_context.update(routeKey=route.route_key, resourcePath=info.resource_path)
     if route.iam and (iam is None or await iam.admit(request) is not None):
         return HTTP_FORBIDDEN
     if route.authorizer is not None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import time
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from email.utils import formatdate
 
 #: Content types API Gateway passes to a function as text; any other body is base64.
@@ -30,32 +32,105 @@ class Caller:
     user_id: str
 
 
-@dataclass
 class GatewayRequest:
-    """The parts of an HTTP request that events, routing and responses need."""
+    """The parts of an HTTP request that events, routing and responses need.
 
-    api_id: str
-    method: str
-    #: The path as the client sent it (named stage included), percent-encoded.
-    raw_path: str
-    #: The path inside the stage: what routes match.
-    path: str
-    raw_query: str
-    #: (name, value) pairs as received, names in the client's case.
-    header_list: list[tuple[str, str]]
-    body: bytes
-    source_ip: str
-    domain_name: str
-    request_id: str
-    stage: str
-    protocol: str = "HTTP/1.1"
-    time_ms: int = field(default_factory=lambda: int(time.time() * 1000))
-    #: `$context` values serving learns (route, resource, authorizer), for access logs.
-    log_context: dict[str, str] = field(default_factory=dict)
-    #: The path exactly as received, path-based prefix included: what SigV4 signs.
-    received_path: str = ""
-    #: Set once an `AWS_IAM` method or route has verified the signature.
-    caller: Caller | None = None
+    Serving builds one per request. Two parts cost more than all the others and are
+    often never read (a Lambda event reads both; a MOCK answer, a refusal, a throttled
+    request may read neither): the headers are decoded from the ASGI scope's bytes, and
+    the request id drawn, on first use. A dataclass cannot defer a field, hence the
+    hand-written class.
+    """
+
+    __slots__ = (
+        "_header_list",
+        "_log_context",
+        "_raw_headers",
+        "_request_id",
+        "api_id",
+        "body",
+        "caller",
+        "domain_name",
+        "method",
+        "path",
+        "protocol",
+        "raw_path",
+        "raw_query",
+        "received_path",
+        "source_ip",
+        "stage",
+        "time_ms",
+    )
+
+    def __init__(
+        self,
+        *,
+        api_id: str,
+        method: str,
+        raw_path: str,
+        path: str,
+        raw_query: str,
+        body: bytes,
+        source_ip: str,
+        domain_name: str,
+        stage: str,
+        header_list: list[tuple[str, str]] | None = None,
+        raw_headers: Iterable[tuple[bytes, bytes]] = (),
+        request_id: str | None = None,
+        protocol: str = "HTTP/1.1",
+        time_ms: int | None = None,
+        received_path: str = "",
+        caller: Caller | None = None,
+    ) -> None:
+        self.api_id = api_id
+        self.method = method
+        #: The path as the client sent it (named stage included), percent-encoded.
+        self.raw_path = raw_path
+        #: The path inside the stage: what routes match.
+        self.path = path
+        self.raw_query = raw_query
+        self.body = body
+        self.source_ip = source_ip
+        self.domain_name = domain_name
+        self.stage = stage
+        self.protocol = protocol
+        self.time_ms = int(time.time() * 1000) if time_ms is None else time_ms
+        #: The path exactly as received, path-based prefix included: what SigV4 signs.
+        self.received_path = received_path
+        #: Set once an `AWS_IAM` method or route has verified the signature.
+        self.caller = caller
+        self._header_list = header_list
+        self._raw_headers = raw_headers
+        self._request_id = request_id
+        self._log_context: dict[str, str] | None = None
+
+    @property
+    def header_list(self) -> list[tuple[str, str]]:
+        """(name, value) pairs as received, names in the client's case."""
+        if self._header_list is None:
+            self._header_list = [
+                (name.decode("latin-1"), value.decode("latin-1"))
+                for name, value in self._raw_headers
+            ]
+        return self._header_list
+
+    @header_list.setter
+    def header_list(self, pairs: list[tuple[str, str]]) -> None:
+        self._header_list = pairs
+
+    @property
+    def request_id(self) -> str:
+        """The id events, contexts and access logs give this request."""
+        if self._request_id is None:
+            self._request_id = str(uuid.uuid4())
+        return self._request_id
+
+    @property
+    def log_context(self) -> dict[str, str]:
+        """`$context` values serving learns (route, resource, authorizer), for access logs."""
+        if self._log_context is None:
+            self._log_context = {}
+        return self._log_context
 
     def header(self, name: str) -> str | None:
         """The first value of a header (case-insensitive)."""

@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
@@ -24,6 +25,18 @@ class GatewayResponse:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+
+    @cached_property
+    def wire_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+        """The headers as ASGI sends them: encoded, CR and LF blanked, Content-Length
+        from the body. Kept once worked out, so a constant answer (the gateway's errors,
+        a constant MOCK answer, a cached response) is encoded once, not per request."""
+        encoded = tuple(
+            (name.encode("latin-1"), value.replace("\r", " ").replace("\n", " ").encode("utf-8"))
+            for name, value in self.headers
+            if name.lower() != "content-length"
+        )
+        return (*encoded, (b"content-length", str(len(self.body)).encode()))
 
 
 class MalformedResponse(Exception):

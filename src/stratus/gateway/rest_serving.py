@@ -83,6 +83,8 @@ class ServedMethod:
     iam: bool = False
     #: None: not cached (no stage cache, caching off for the method, or TTL 0).
     cache: CachePolicy | None = None
+    #: A MOCK integration's answer when no request can change it (see `_constant_mock`).
+    mock_answer: GatewayResponse | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ def compile_rest_stage(stage: dict[str, Any], deployment: dict[str, Any]) -> Res
         for verb, method in (resource.get("resourceMethods") or {}).items():
             key = resource["path"].replace("/", "~1") + "/" + verb
             own = settings.get(key) or {}
+            integration = _integration(method["methodIntegration"], variables)
             routes.append(
                 (
                     verb,
@@ -122,7 +125,7 @@ def compile_rest_stage(stage: dict[str, Any], deployment: dict[str, Any]) -> Res
                         resource_id=resource["id"],
                         resource_path=resource["path"],
                         http_method=verb,
-                        integration=_integration(method["methodIntegration"], variables),
+                        integration=integration,
                         bucket=bucket_for(
                             own.get("throttlingRateLimit"), own.get("throttlingBurstLimit")
                         ),
@@ -138,6 +141,7 @@ def compile_rest_stage(stage: dict[str, Any], deployment: dict[str, Any]) -> Res
                         )
                         if cached
                         else None,
+                        mock_answer=_constant_mock(integration),
                     ),
                 )
             )
@@ -192,24 +196,18 @@ async def serve_rest(
     if found is None:
         return MISSING_TOKEN
     method = found.target
-    info = RouteInfo(
-        route_key="",
-        resource_path=method.resource_path,
-        path_params=found.params,
-        stage_variables=stage.variables,
-        account_id=account_id,
-        resource_id=method.resource_id,
-        deployment_id=stage.deployment_id,
-        rest=True,
-    )
-    request.log_context.update(resourcePath=method.resource_path, resourceId=method.resource_id)
+    if stage.access_log is not None:
+        request.log_context.update(resourcePath=method.resource_path, resourceId=method.resource_id)
     if method.iam:
         if iam is None:
             return MISSING_TOKEN  # nobody to check signatures: fail closed
         refusal = await iam.admit(request)
         if refusal is not None:
             return rest_refusal(refusal)
+    # Built only for what reads it (an authorizer, a Lambda proxy event).
+    info: RouteInfo | None = None
     if method.authorizer is not None:
+        info = _route_info(stage, method, found.params, account_id)
         method_arn = (
             f"arn:aws:execute-api:{backends.invoker.region}:{account_id}:"
             f"{request.api_id}/{stage.name}/{request.method}{request.path}"
@@ -235,7 +233,9 @@ async def serve_rest(
         return THROTTLED
     policy = method.cache
     if policy is None or caches is None or not policy.applies(request.method):
-        return await _dispatch(stage, method, request, found.params, info, backends, binary_types)
+        return await _dispatch(
+            stage, method, request, found.params, info, account_id, backends, binary_types
+        )
     # The cache sits between the method request (authorized, metered, throttled) and
     # the integration, as on AWS.
     return await through_cache(
@@ -243,8 +243,55 @@ async def serve_rest(
         caches.stage(request.api_id, stage.name),
         policy.key(request, method.resource_path, found.params),
         request,
-        lambda: _dispatch(stage, method, request, found.params, info, backends, binary_types),
+        lambda: _dispatch(
+            stage, method, request, found.params, info, account_id, backends, binary_types
+        ),
         _GATEWAY_ERRORS,
+    )
+
+
+def answer_directly(stage: RestStage, http_method: str, path: str) -> GatewayResponse | None:
+    """The answer to a request whose answer depends on its method and path alone, worked
+    out without building a `GatewayRequest`; None when `serve_rest` must answer.
+
+    That is so on a stage without access logs (a log line reads the whole request) for
+    a path that matches no method, or for a method with a constant MOCK answer that
+    needs no authorization, API key or stage cache. Matching and throttling are as in
+    `serve_rest`.
+    """
+    if stage.access_log is not None:
+        return None
+    found = stage.table.match(http_method, path)
+    if found is None:
+        return MISSING_TOKEN
+    method = found.target
+    if (
+        method.mock_answer is None
+        or method.iam
+        or method.authorizer is not None
+        or method.api_key_required
+        or method.cache is not None
+    ):
+        return None
+    if stage.bucket is not None and not stage.bucket.take():
+        return THROTTLED
+    if method.bucket is not None and not method.bucket.take():
+        return THROTTLED
+    return method.mock_answer
+
+
+def _route_info(
+    stage: RestStage, method: ServedMethod, params: dict[str, str], account_id: str
+) -> RouteInfo:
+    return RouteInfo(
+        route_key="",
+        resource_path=method.resource_path,
+        path_params=params,
+        stage_variables=stage.variables,
+        account_id=account_id,
+        resource_id=method.resource_id,
+        deployment_id=stage.deployment_id,
+        rest=True,
     )
 
 
@@ -253,13 +300,16 @@ async def _dispatch(
     method: ServedMethod,
     request: GatewayRequest,
     params: dict[str, str],
-    info: RouteInfo,
+    info: RouteInfo | None,
+    account_id: str,
     backends: Backends,
     binary_types: tuple[str, ...],
 ) -> GatewayResponse:
     """Call the method's integration and map its answer."""
     integration = method.integration
     if integration.kind == "MOCK":
+        if method.mock_answer is not None:
+            return method.mock_answer
         return _mock(stage, method, request, params)
     if integration.kind == "AWS":
         return await _aws(stage, method, request, params, backends)
@@ -273,7 +323,7 @@ async def _dispatch(
             return INTERNAL
     if integration.function is None:
         return INTERNAL
-    event = event_v1(request, info)
+    event = event_v1(request, info or _route_info(stage, method, params, account_id))
     if event["isBase64Encoded"] and not _is_binary(request.header("content-type"), binary_types):
         # REST APIs pass a body as text unless its type is one of the binary media types.
         event["body"] = request.body.decode("utf-8", "replace")
@@ -314,22 +364,53 @@ def _template_context(
     return context, every
 
 
+def _request_template(integration: Integration, content_type: str) -> str:
+    """The request template a MOCK integration applies to a body of `content_type`."""
+    templates = integration.request_templates
+    return templates.get(content_type) or templates.get("application/json") or ""
+
+
+def _constant_mock(integration: Integration) -> GatewayResponse | None:
+    """A MOCK integration's answer, if every request gets the same one: its request
+    templates (whichever the content type picks) and its response templates reference
+    nothing, and all the request templates select the same status. Such an answer is
+    worked out when the stage compiles and sent as is."""
+    if integration.kind != "MOCK":
+        return None
+    chosen = {_request_template(integration, kind) for kind in integration.request_templates}
+    chosen.add(_request_template(integration, "application/json"))  # any other type
+    if any("$" in template for template in chosen) or _responses_read_request(integration):
+        return None
+    statuses = {mock_status(template) for template in chosen}
+    if len(statuses) != 1:
+        return None
+    try:
+        return _integration_response({}, integration, statuses.pop(), {}, {}, "", b"")
+    except re.error as error:
+        # Not checked when stored: leave the failure to the requests, as before.
+        log.info("MOCK integration has an invalid selectionPattern: %s", error)
+        return None
+
+
+def _responses_read_request(integration: Integration) -> bool:
+    return any("$" in str(r.get("responseTemplates")) for r in integration.responses)
+
+
 def _mock(
     stage: RestStage, method: ServedMethod, request: GatewayRequest, params: dict[str, str]
 ) -> GatewayResponse:
     integration = method.integration
     body_text = request.body.decode("utf-8", "replace")
     content_type = (request.header("content-type") or "application/json").split(";")[0]
-    templates = integration.request_templates
-    template = templates.get(content_type) or templates.get("application/json") or ""
-    if "$" in template or any(
-        "$" in str(r.get("responseTemplates")) for r in integration.responses
-    ):
+    template = _request_template(integration, content_type)
+    if "$" in template or _responses_read_request(integration):
         context, every = _template_context(stage, method, request, params)
     else:
         context, every = {}, {}  # constant templates: nothing to look up
     status = mock_status(render(template, context, stage.variables, every, body_text))
-    return _integration_response(stage, integration, status, context, every, body_text, b"")
+    return _integration_response(
+        stage.variables, integration, status, context, every, body_text, b""
+    )
 
 
 async def _aws(
@@ -364,12 +445,18 @@ async def _aws(
         log.info("AWS integration failed: %s", error)
         return INTERNAL
     return _integration_response(
-        stage, integration, answer.status, context, every, answer.body.decode(), answer.body
+        stage.variables,
+        integration,
+        answer.status,
+        context,
+        every,
+        answer.body.decode(),
+        answer.body,
     )
 
 
 def _integration_response(
-    stage: RestStage,
+    stage_variables: dict[str, str],
     integration: Integration,
     status: int,
     context: dict[str, str],
@@ -401,7 +488,7 @@ def _integration_response(
     out_templates = chosen.get("responseTemplates") or {}
     out = out_templates.get("application/json") or next(iter(out_templates.values()), "")
     if out:
-        body = render(out, context, stage.variables, every, body_text).encode()
+        body = render(out, context, stage_variables, every, body_text).encode()
     else:
         body = passed_through
     return GatewayResponse(int(chosen["statusCode"]), headers, body)

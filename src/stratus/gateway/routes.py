@@ -89,7 +89,8 @@ def match_template(template: PathTemplate, parts: list[str]) -> dict[str, str] |
 
 @dataclass(frozen=True)
 class RouteMatch(Generic[T]):
-    """The route chosen for a request and its path parameters."""
+    """The route chosen for a request and its path parameters (read-only: a route
+    without variables answers every request with the same match)."""
 
     target: T
     template: PathTemplate
@@ -100,36 +101,40 @@ class RouteMatch(Generic[T]):
 class RouteTable(Generic[T]):
     """Routes keyed by (method or "ANY", template); `match` picks the best one."""
 
-    _exact: dict[tuple[str, str], tuple[PathTemplate, T]] = field(default_factory=dict)
-    _variable: list[tuple[str, PathTemplate, T]] = field(default_factory=list)
+    #: Templates without variables: normalised path -> method (or "ANY") -> its match.
+    _exact: dict[str, dict[str, RouteMatch[T]]] = field(default_factory=dict)
+    #: (method, template, specificity, target) for templates with variables.
+    _variable: list[tuple[str, PathTemplate, tuple[int, ...], T]] = field(default_factory=list)
 
     @classmethod
     def build(cls, routes: Iterable[tuple[str, PathTemplate, T]]) -> RouteTable[T]:
         table: RouteTable[T] = cls()
         for method, template, target in routes:
             if template.has_variables:
-                table._variable.append((method, template, target))
+                table._variable.append((method, template, template.specificity, target))
             else:
-                table._exact[(method, _normal(template.text))] = (template, target)
+                by_method = table._exact.setdefault(_normal(template.text), {})
+                by_method[method] = RouteMatch(target, template, {})
         return table
 
     def match(self, method: str, path: str) -> RouteMatch[T] | None:
         normal = _normal(path)
-        for key in ((method, normal), ("ANY", normal)):
-            found = self._exact.get(key)
+        by_method = self._exact.get(normal)
+        if by_method is not None:
+            found = by_method.get(method) or by_method.get("ANY")
             if found is not None:
-                return RouteMatch(found[1], found[0], {})
+                return found
         if not self._variable:
             return None
         parts = normal.split("/")[1:] if normal != "/" else []
         best: tuple[tuple[int, ...], int, PathTemplate, T, dict[str, str]] | None = None
-        for route_method, template, target in self._variable:
+        for route_method, template, specificity, target in self._variable:
             if route_method != method and route_method != "ANY":
                 continue
             params = match_template(template, parts)
             if params is None:
                 continue
-            rank = (template.specificity, 0 if route_method == method else 1)
+            rank = (specificity, 0 if route_method == method else 1)
             if best is None or rank < (best[0], best[1]):
                 best = (rank[0], rank[1], template, target, params)
         if best is None:

@@ -14,11 +14,9 @@ import json
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
 
 import anyio.to_thread
 
@@ -34,10 +32,15 @@ from stratus.gateway.records import GatewayStore
 from stratus.gateway.requests import GatewayRequest
 from stratus.gateway.responses import GatewayResponse, error_response
 from stratus.gateway.rest_apis import REST_API
-from stratus.gateway.rest_serving import RestStage, compile_rest_stage, serve_rest
+from stratus.gateway.rest_serving import (
+    RestStage,
+    answer_directly,
+    compile_rest_stage,
+    serve_rest,
+)
 from stratus.gateway.rest_stages import REST_DEPLOYMENT, REST_STAGE
 from stratus.gateway.stage_cache import StageCaches
-from stratus.gateway.urls import PATH_PREFIX, api_id_from_host
+from stratus.gateway.urls import PATH_PREFIX, Address, Addresses, address_of
 from stratus.gateway.usage_plans import Meter
 from stratus.observe.logs import LogStore
 
@@ -154,6 +157,7 @@ class GatewayApp:
         self.authorizer_cache = AuthorizerCache()
         self.backends = backends
         self.account_id = account_id
+        self.addresses = Addresses()
 
     @staticmethod
     def claims(scope: Scope) -> bool:
@@ -162,7 +166,7 @@ class GatewayApp:
             return True
         for name, value in scope.get("headers", ()):
             if name == b"host":
-                return b".execute-api." in value
+                return value.find(b".execute-api.") >= 0  # `in` on bytes costs twice as much
         return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -172,29 +176,29 @@ class GatewayApp:
             log.exception("gateway failed on %s", scope.get("path"))
             response = error_response(500, "Internal Server Error")
         if response is not None:
-            await _send(send, response)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status,
+                    "headers": response.wire_headers,
+                }
+            )
+            await send({"type": "http.response.body", "body": response.body})
 
     async def _respond(self, scope: Scope, receive: Receive) -> GatewayResponse | None:
-        raw = scope.get("raw_path")
-        raw_path = raw.decode("latin-1") if raw else scope["path"]
-        raw_path = raw_path.partition("?")[0]
-        received_path = raw_path
-        host = ""
+        host = b""
         for name, value in scope.get("headers", ()):
             if name == b"host":
-                host = value.decode("latin-1")
+                host = value
                 break
-        api_id = api_id_from_host(host)
-        if api_id is None:
-            rest = raw_path[len(PATH_PREFIX) :]
-            api_id, _, tail = rest.partition("/")
-            raw_path = "/" + tail
-            domain = f"{api_id}.execute-api.localhost"
+        raw = scope.get("raw_path")
+        if raw:
+            address = self.addresses.of(host, raw)
         else:
-            domain = host.partition(":")[0]
-        known, api = self.registry.cached(api_id)
+            address = address_of(host.decode("latin-1"), scope["path"])
+        known, api = self.registry.cached(address.api_id)
         if not known:
-            api = await anyio.to_thread.run_sync(self.registry.load, api_id)
+            api = await anyio.to_thread.run_sync(self.registry.load, address.api_id)
         if api is None:
             return _NO_API
         body = await _read_body(receive)
@@ -202,45 +206,28 @@ class GatewayApp:
             return None
         if len(body) > MAX_BODY:
             return _TOO_LARGE
-        client = scope.get("client")
-        request = GatewayRequest(
-            api_id=api_id,
-            method=scope["method"],
-            raw_path=raw_path,
-            path=raw_path,
-            raw_query=scope.get("query_string", b"").decode("latin-1"),
-            header_list=[
-                (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())
-            ],
-            body=body,
-            source_ip=str(client[0]) if client else "",
-            domain_name=domain,
-            request_id=str(uuid.uuid4()),
-            stage="",
-            protocol=f"HTTP/{scope.get('http_version', '1.1')}",
-            received_path=received_path,
-        )
-        first, _, rest = raw_path[1:].partition("/")
-        stage_name = unquote(first)
+        segment = address.first_segment
         if api.kind == "http":
-            stage = api.http_stages.get(stage_name) if stage_name != "$default" else None
-            if stage is not None:
-                request.path = "/" + rest
-            else:
+            stage = api.http_stages.get(segment) if segment != "$default" else None
+            path = address.after_first
+            if stage is None:
                 stage = api.http_stages.get("$default")
                 if stage is None:
                     return _NO_API
-            request.stage = stage.name
+                path = address.path
+            request = _request(scope, address, path, stage.name, body)
             response = await serve_http(
                 stage, request, self.backends, self.account_id, self.authorizer_cache, self.iam
             )
             self._access_log(stage.access_log, request, response)
             return response
-        rest_stage = api.rest_stages.get(stage_name)
+        rest_stage = api.rest_stages.get(segment)
         if rest_stage is None:
             return _REST_FORBIDDEN
-        request.stage = rest_stage.name
-        request.path = "/" + rest
+        answer = answer_directly(rest_stage, scope["method"], address.after_first)
+        if answer is not None:
+            return answer
+        request = _request(scope, address, address.after_first, rest_stage.name, body)
         response = await serve_rest(
             rest_stage,
             request,
@@ -276,29 +263,41 @@ class GatewayApp:
         write(self.logs, access_log, stream, request.time_ms, access_log.line(variables))
 
 
+def _request(scope: Scope, address: Address, path: str, stage: str, body: bytes) -> GatewayRequest:
+    client = scope.get("client")
+    # Headers are decoded and the request id drawn only if something reads them.
+    return GatewayRequest(
+        api_id=address.api_id,
+        method=scope["method"],
+        raw_path=address.path,
+        path=path,
+        raw_query=scope.get("query_string", b"").decode("latin-1"),
+        raw_headers=scope.get("headers", ()),
+        body=body,
+        source_ip=str(client[0]) if client else "",
+        domain_name=address.domain,
+        stage=stage,
+        protocol=f"HTTP/{scope.get('http_version', '1.1')}",
+        received_path=address.received_path,
+    )
+
+
 async def _read_body(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        return None
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body  # the usual case: the whole body in one message
+    chunks = [body]
+    size = len(body)
+    while size <= MAX_BODY:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
         chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            chunks.append(chunk)
-            if size > MAX_BODY:
-                return b"".join(chunks)
+        size += len(chunk)
+        chunks.append(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks) if len(chunks) != 1 else chunks[0]
-
-
-async def _send(send: Send, response: GatewayResponse) -> None:
-    headers = [
-        (name.encode("latin-1"), value.replace("\r", " ").replace("\n", " ").encode("utf-8"))
-        for name, value in response.headers
-        if name.lower() != "content-length"
-    ]
-    headers.append((b"content-length", str(len(response.body)).encode()))
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})
+            break
+    return b"".join(chunks)

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 
-@dataclass
+@dataclass(slots=True)
 class Bucket:
     """One token bucket."""
 
@@ -26,7 +26,8 @@ class Bucket:
     def take(self) -> bool:
         """Take one token; False if the bucket is empty."""
         now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        tokens = self.tokens + (now - self.stamp) * self.rate
+        self.tokens = tokens if tokens < self.burst else self.burst  # min(), without a call
         self.stamp = now
         if self.tokens >= 1:
             self.tokens -= 1
