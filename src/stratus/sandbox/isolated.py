@@ -79,10 +79,8 @@ CONTROL_FD = 3
 ISOLATED_RLIMITS = {**DEFAULT_RLIMITS, "nproc": 1024}
 #: The host user instances run as when Stratus runs as root.
 NOBODY = 65534
-#: Instances kept forked ahead per zygote (see `_Spare`), and the seconds after a start
-#: that its replacement is forked.
+#: Instances kept forked ahead per zygote (see `_Spare`).
 SPARES = 2
-REFILL_DELAY = 0.05
 _HEADER = struct.Struct("<II")
 
 
@@ -211,6 +209,8 @@ class IsolatedSandbox(Sandbox):
         try:
             zygote = await self._zygote(spec.interpreter, startup_environment(environment))
             spare = self._take_spare(zygote) if spec.network else None
+            if spec.network:
+                self._refill(zygote)
             if spare is None:
                 spare = await self._fork(zygote, spec.network)
         except ZygoteError as e:
@@ -238,9 +238,6 @@ class IsolatedSandbox(Sandbox):
             await instance.close()
             spare.sock.close()
             raise
-        finally:
-            if spec.network:  # once this start and its first event are done: not beside them
-                loop.call_later(REFILL_DELAY, self._refill, zygote)
         return instance
 
     async def _fork(self, zygote: ZygoteProcess, network: bool) -> _Spare:
