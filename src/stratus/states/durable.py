@@ -248,7 +248,9 @@ class DurableHistory:
         key = self._take_key()
         if self._past and key in self._past:
             return self._meet(key)
-        return self._append((key, event_type, _now(), details or None))
+        # The execution's own end goes past the limit: it is how reaching it is told.
+        limited = not event_type.startswith("Execution")
+        return self._append((key, event_type, _now(), details or None), limited=limited)
 
     def record_state(self, event_type: str, name: str, data: Any) -> int:
         key = self._take_key()

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, inspect, select
 
+from stratus.states import durable
 from stratus.states.asl.clock import ManualClock
 from stratus.states.asl.execution import ExecutionIdentity, execute
 from stratus.states.asl.history import EventLog, HistoryEvent
@@ -244,3 +245,29 @@ def test_histories_of_an_older_data_directory_are_moved_not_lost(tmp_path: Path)
         assert "execution_events" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_an_execution_that_reaches_the_event_limit_fails_and_says_so(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(durable, "MAX_EVENTS", 20)
+    chain = {f"P{i}": {"Type": "Pass", "Next": f"P{i + 1}"} for i in range(30)}
+    chain["P30"] = {"Type": "Succeed"}
+    machine = build(load(json.dumps({"StartAt": "P0", "States": chain})))
+    history = DurableHistory(1, HistoryWriter(engine))
+
+    async def go() -> Any:
+        identity = ExecutionIdentity(EXECUTION_ARN, "run-1", MACHINE_ARN, "test", ROLE, T0)
+        result = await execute(
+            machine, {}, identity, runner=PythonTasks(), clock=ManualClock(), history=history
+        )
+        await history.commit()
+        return result
+
+    result = asyncio.run(go())
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+    assert "maximum number of history events" in (result.cause or "")
+    events = [event for _, event in events_from_rows(_rows(engine, 1))]
+    assert len(events) == 21
+    assert events[-1].type == "ExecutionFailed"
+    assert events[-1].details["error"] == "States.Runtime"
