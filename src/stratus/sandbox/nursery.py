@@ -309,8 +309,8 @@ def _immortalize() -> None:
     """
     if sys.version_info[:2] not in ((3, 12), (3, 13)) or "t" in sys.abiflags:
         return
-    if sys.byteorder != "little" or sys.maxsize < 2**32:
-        return
+    if sys.byteorder != "little" or sys.maxsize < 2**32 or hasattr(sys, "getobjects"):
+        return  # (a trace-refs build puts two pointers before the count)
     # An object already immortal is not visited again (no set of ids to hold: what
     # the walk allocates stays in the zygote's heap, which every fork copies).
     stack = gc.get_objects()
