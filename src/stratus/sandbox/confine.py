@@ -118,13 +118,18 @@ def enter_user_namespace() -> None:
     map_ids(f"{SANDBOX_UID} {uid} 1", f"{SANDBOX_GID} {gid} 1")
 
 
-def lock_down(seccomp_program: bytes | None, landlock_abi: int) -> None:
-    """The last step before user code: no capabilities, no new privileges, seccomp, and
-    (Landlock ABI 6 and later) no signals to, or abstract sockets of, anyone outside."""
+def scope(landlock_abi: int) -> None:
+    """With Landlock ABI 6 and later: no signals to, and no abstract sockets of, anyone
+    outside this process and what it starts. Restricts nothing an instance's set-up
+    does (it handles no file system access, so mounts stay allowed), so it comes first."""
     if landlock_abi >= 6:
         kernel.landlock_scope(
             kernel.LANDLOCK_SCOPE_SIGNAL | kernel.LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
         )
+
+
+def lock_down(seccomp_program: bytes | None) -> None:
+    """The last step before user code: no capabilities, no new privileges, seccomp."""
     kernel.drop_capabilities()
     if seccomp_program:
         kernel.install_seccomp(seccomp_program)

@@ -10,10 +10,10 @@ interpreter, handed this source by the loader in `zygote.py`. The processes:
       +- init     one per instance: PID 1 of the instance's own PID namespace. Forks
       |  |        the runtime, then only reaps and waits.
       |  +- runtime   PID 2: creates the instance's cgroups and moves in, builds its
-      |               root in the instance's mount namespace, becomes sbx_user1051 in a
-      |               user namespace of its own, drops every privilege, installs seccomp
-      |               and Landlock, then runs the bootstrap's main() exactly as a fresh
-      |               interpreter's launcher would.
+      |               root in the instance's mount namespace, enters its Landlock
+      |               domain, becomes sbx_user1051 in a user namespace of its own, drops
+      |               every privilege, installs seccomp, then runs the bootstrap's
+      |               main() exactly as a fresh interpreter's launcher would.
 
 The runtime is not PID 1 on purpose: PID 1 ignores signals it has no handler for (a
 handler's ``os.kill(os.getpid(), SIGKILL)`` would do nothing) and inherits every orphan;
@@ -260,6 +260,7 @@ class Zygote:
                     kernel.unshare(kernel.CLONE_NEWCGROUP)
             root = confine.RootBuilder(config["root"], config["hostname"])
             root.prepare(self.mounts)
+            confine.scope(config["landlock"])
             # All so far is the same for every function: a spare instance waits here,
             # with no code, no environment and nothing of any function yet.
             try:
@@ -274,7 +275,7 @@ class Zygote:
                 kernel.set_dumpable(True)  # reset by the uid change; needed for uid_map
             confine.enter_user_namespace()
             seccomp = bytes.fromhex(config["seccomp"]) if config["seccomp"] else None
-            confine.lock_down(seccomp, config["landlock"])
+            confine.lock_down(seccomp)
             os.chdir("/var/task")
             null = os.open("/dev/null", os.O_RDONLY)
             os.dup2(null, 0)
