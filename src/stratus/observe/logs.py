@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, and_, delete, insert, select
 
 from stratus.errors import ResourceConflictException, ResourceNotFoundException
+from stratus.store.database import driver_mark
 from stratus.store.schema import log_events, log_groups, log_streams
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class LogStore:
         self._known_groups: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="log-writer", daemon=True)
-        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        mark = driver_mark(engine)
         self._sql = {
             key: statement.replace("?", mark)
             for key, statement in (

@@ -33,6 +33,7 @@ from stratus.states.asl.history import HistoryEvent, state_details
 from stratus.states.asl.paths import json_text
 from stratus.states.asl.runtime import FRAME_PATH
 from stratus.states.callbacks import make_token
+from stratus.store.database import driver_mark
 from stratus.store.states_schema import execution_history, executions
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class HistoryWriter:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         # The writes go through the driver itself (see _write), so in its own syntax.
-        self._mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._mark = driver_mark(engine)
         self._insert_events = (
             f"INSERT INTO {execution_history.name} (execution_id, first_id, events) "
             f"VALUES ({self._mark}, {self._mark}, {self._mark})"

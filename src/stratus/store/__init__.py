@@ -8,6 +8,6 @@ from stratus.store import (  # noqa: F401
     states_schema,
 )
 from stratus.store.blobs import BlobStore
-from stratus.store.database import open_database
+from stratus.store.database import driver_mark, open_database
 
-__all__ = ["BlobStore", "open_database"]
+__all__ = ["BlobStore", "driver_mark", "open_database"]

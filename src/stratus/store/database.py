@@ -23,6 +23,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def driver_mark(engine: Engine) -> str:
+    """The parameter placeholder of the engine's driver, for SQL sent to the driver
+    itself (its executemany) rather than through SQLAlchemy: "?" or "%s"."""
+    return "?" if engine.dialect.paramstyle == "qmark" else "%s"
+
+
 def open_database(url_or_path: str | Path) -> Engine:
     """Open (and create if needed) the store at a SQLite path or a database URL."""
     if isinstance(url_or_path, Path) or "://" not in str(url_or_path):
