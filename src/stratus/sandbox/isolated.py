@@ -52,7 +52,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stratus.runtimes import python as python_runtime
-from stratus.sandbox import seccomp
+from stratus.sandbox import initprog, seccomp
 from stratus.sandbox.cgroups import CgroupTree, InstanceCgroup
 from stratus.sandbox.host import HostFeatures
 from stratus.sandbox.logs import MAX_LOG_BYTES, LogCollector
@@ -124,6 +124,11 @@ class IsolatedSandbox(Sandbox):
             "uid": host_uid,
             "gid": host_gid,
             "seccomp": self._seccomp.hex() if self._seccomp else None,
+            "init_program": (
+                initprog.build(features.privileged, host_uid, host_gid).hex()
+                if initprog.supported()
+                else None
+            ),
             "landlock": features.landlock_abi,
             "cgroup_namespace": not features.namespaces.get("cgroup", "no"),
             "hostname": hostname,

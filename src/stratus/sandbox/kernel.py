@@ -1,6 +1,6 @@
 """Linux system calls the standard library lacks, through ctypes.
 
-Namespaces (clone3, unshare), mounts (mount, pivot_root), privileges (prctl, capset),
+Namespaces (clone3, unshare, setns), mounts (mount, pivot_root), privileges (prctl, capset),
 seccomp and Landlock. Standard library only and valid on Python 3.10 and later: this
 runs inside zygotes started with a function's runtime interpreter, which has no Stratus
 installed (the zygote is handed this file's source). `os.unshare` exists only from 3.12
@@ -52,6 +52,7 @@ _KEPT_MOUNT_FLAGS = (
 )
 
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
@@ -91,8 +92,10 @@ _libc.prctl.argtypes = [
 ]
 # ctypes resolves a function on first use and caches it on the library object: resolve
 # them all now, in the zygote, so instances share the result instead of each making it.
-for _name in ("unshare", "sethostname", "umount2", "pivot_root", "capset"):
+for _name in ("unshare", "setns", "sethostname", "umount2", "pivot_root", "capset"):
     getattr(_libc, _name, None)
+for _name in ("fexecve", "_exit"):
+    getattr(_libc_gil, _name, None)
 
 
 def _check(result: int, what: str) -> int:
@@ -149,6 +152,40 @@ def fork_into(flags: int) -> tuple[int, int]:
     if pid < 0:
         raise OSError(number, f"clone3: {os.strerror(number)}")
     return int(pid), pidfd.value
+
+
+def clone_exec(flags: int, program: int) -> tuple[int, int]:
+    """Start `program` (an executable's descriptor) in new namespaces: (pid, pidfd).
+
+    The child runs no Python between the clone and the exec, so the interpreter's fork
+    bookkeeping is skipped: nothing of the interpreter's state is used again before
+    the exec replaces it all. A failed exec ends the child with status 125.
+    """
+    pidfd = ctypes.c_int(-1)
+    args = _CloneArgs(flags=flags | CLONE_PIDFD, exit_signal=17)  # SIGCHLD
+    args.pidfd = ctypes.addressof(pidfd)
+    pid = _libc_gil.syscall(
+        ctypes.c_long(SYS_CLONE3), ctypes.byref(args), ctypes.c_size_t(ctypes.sizeof(args))
+    )
+    if pid == 0:
+        _libc_gil.fexecve(ctypes.c_int(program), _EXEC_ARGV, _EXEC_ENVIRONMENT)
+        _libc_gil._exit(ctypes.c_int(125))
+    if pid < 0:
+        number = ctypes.get_errno()
+        raise OSError(number, f"clone3: {os.strerror(number)}")
+    return int(pid), pidfd.value
+
+
+# argv ["init"] and an empty environment, built once (the child must touch little).
+_EXEC_ARGV = (ctypes.c_char_p * 2)(b"init", None)
+_EXEC_ENVIRONMENT = (ctypes.c_char_p * 1)(None)
+
+
+def setns(fd: int, flags: int) -> None:
+    """Join the namespaces of kinds `flags` that the process with pidfd `fd` is in (or
+    the one namespace file `fd` names). CLONE_NEWPID changes only where this process's
+    future children are born."""
+    _check(_libc.setns(ctypes.c_int(fd), ctypes.c_int(flags)), "setns")
 
 
 def unshare(flags: int) -> None:

@@ -7,28 +7,35 @@ interpreter, handed this source by the loader in `zygote.py`. The processes:
       |           bootstrap module itself built, and its objects frozen out of the
       |           garbage collector and made immortal (so forks share its pages
       |           instead of copying them)
-      +- init     one per instance: PID 1 of the instance's own PID namespace. Forks
-      |  |        the runtime, then only reaps and waits.
-      |  +- runtime   PID 2: creates the instance's cgroups and moves in, builds its
-      |               root in the instance's mount namespace, enters its Landlock
-      |               domain, becomes sbx_user1051 in a user namespace of its own, drops
-      |               every privilege, installs seccomp, then runs the bootstrap's
-      |               main() exactly as a fresh interpreter's launcher would.
+      +- init     one per instance, started in the instance's new namespaces: PID 1 of
+      |           its PID namespace. The 500-byte program of `initprog.py` where the
+      |           host runs it (else a copy of the zygote): drops every privilege, then
+      |           only reaps orphans. Killed by the zygote when the runtime has ended.
+      +- runtime  PID 2 of the same namespace: forked by the zygote into it, joins its
+                  other namespaces, creates the instance's cgroups and moves in,
+                  builds its root, enters its Landlock domain, becomes sbx_user1051 in
+                  a user namespace of its own, drops every privilege, installs seccomp,
+                  then runs the bootstrap's main() exactly as a fresh interpreter's
+                  launcher would.
 
 The runtime is not PID 1 on purpose: PID 1 ignores signals it has no handler for (a
 handler's ``os.kill(os.getpid(), SIGKILL)`` would do nothing) and inherits every orphan;
-Lambda's runtime is not PID 1 either. When the runtime ends, init passes its wait status
-on and exits, and the kernel ends everything else in the namespace with it.
+Lambda's runtime is not PID 1 either. It is the zygote's child, not init's, so the
+zygote hears its exit status first hand; it then kills init, and the kernel ends
+everything else in the namespace with it. (Rejected: init forking the runtime, as
+before: a second copy of the interpreter per instance, whose pages the fork and the
+waiting touched.)
 
 Messages with the server, one JSON document per SOCK_SEQPACKET packet:
 
 - zygote -> server ``{"t": "hello", "pid"}`` once ready;
 - server -> zygote ``{"t": "spawn", "id", "net", "cgroups"}`` with the instance's
   control socket and log pipe as SCM_RIGHTS;
-- zygote -> server ``{"t": "spawned", "id", "pid"}`` with a pidfd of the instance's
-  init, or ``{"t": "failed", "id", "error"}``;
-- zygote -> server ``{"t": "exit", "pid", "code"}`` when an instance has ended (the
-  runtime's exit code, negative for a signal, as subprocess words it).
+- zygote -> server ``{"t": "spawned", "id", "pid", "runtime"}`` (init's and the
+  runtime's pids) with a pidfd of the instance's init, or ``{"t": "failed", "id",
+  "error"}``;
+- zygote -> server ``{"t": "exit", "pid", "code"}`` when an instance has ended (init's
+  pid; the runtime's exit code, negative for a signal, as subprocess words it).
 
 Nothing of a function passes through the zygote: the runtime prepares what every
 instance has (namespaces, cgroups, the common part of its root), then reads its
@@ -43,6 +50,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import fcntl
 import gc
 import json
@@ -59,9 +67,10 @@ from stratus.sandbox import confine, kernel
 from stratus.sandbox.stragglers import Stragglers
 
 _HEADER = struct.Struct("<II")
-_STATUS = struct.Struct("<i")
+_PID = struct.Struct("<i")
 # Where an instance's runtime keeps its descriptors while it sets up.
 _CONTROL_FD, _LOG_FD = 3, 4
+_MFD_EXEC = 0x10  # (os.MFD_EXEC is not in every Python this runs on)
 #: Exit code of an init or runtime whose confinement failed (the reason is in its log).
 SETUP_FAILED = 125
 #: Directories whose content inside an instance differs from the host's.
@@ -76,12 +85,29 @@ class Zygote:
         self.keep_modules = keep_modules
         self.sock = socket.socket(fileno=config["socket"])
         self.sock.setblocking(True)
+        #: runtime pid -> its instance's init pid, until the runtime is reaped.
+        self.runtimes: dict[int, int] = {}
+        #: inits not reaped yet (only then is a pid sure to still name the init).
+        self.inits: set[int] = set()
+        self.init_program = _init_program(config.get("init_program"))
+        self.own_pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        # Unprivileged, a runtime is forked by a short-lived child of the zygote (see
+        # `_fork_runtime`): when that child ends, the runtime becomes the zygote's.
+        kernel.prctl(kernel.PR_SET_CHILD_SUBREAPER, 1)
+        #: Who the zygote is, as its instances' user namespaces map it.
         self.host_ids = (os.geteuid(), os.getegid())
-        #: init pid -> read end of the pipe its runtime's wait status comes through.
-        self.children: dict[int, int] = {}
         self.mounts = list(config["mounts"]) + self._interpreter_mounts()
         self.bootstrap: Any = None
         self._wakeup_r, self._wakeup_w = os.pipe()
+
+    def _start_init(self, flags: int) -> tuple[int, int]:
+        """An init in new namespaces of kinds `flags`: (pid, pidfd)."""
+        if self.init_program is not None:
+            return kernel.clone_exec(flags, self.init_program)
+        pid, pidfd = kernel.fork_into(flags)
+        if pid == 0:
+            _python_init(self.config)
+        return pid, pidfd
 
     def _interpreter_mounts(self) -> list[dict[str, Any]]:
         """Bind this interpreter's installation at its own path, unless /usr has it."""
@@ -172,14 +198,13 @@ class Zygote:
                 return
             if pid == 0:
                 return
-            pipe = self.children.pop(pid, None)
-            if pipe is not None:
-                # The runtime's own status, passed on by init, says more than init's.
-                data = os.read(pipe, _STATUS.size)
-                os.close(pipe)
-                if len(data) == _STATUS.size:
-                    (status,) = _STATUS.unpack(data)
-            self._send({"t": "exit", "pid": pid, "code": os.waitstatus_to_exitcode(status)})
+            init = self.runtimes.pop(pid, None)
+            if init is None:
+                self.inits.discard(pid)  # killed after its runtime, or its runtime never ran
+                continue
+            if init in self.inits:  # the instance ends: init, then all left in its namespace
+                os.kill(init, signal.SIGKILL)
+            self._send({"t": "exit", "pid": init, "code": os.waitstatus_to_exitcode(status)})
 
     def _spawn(self, request: dict[str, Any], fds: list[int]) -> Callable[[], None] | None:
         if len(fds) != 2:
@@ -188,7 +213,6 @@ class Zygote:
             self._send({"t": "failed", "id": request.get("id"), "error": "expected 2 fds"})
             return None
         control, log = fds
-        status_r, status_w = os.pipe()
         flags = kernel.CLONE_NEWNS | kernel.CLONE_NEWPID | kernel.CLONE_NEWIPC
         flags |= kernel.CLONE_NEWUTS
         if not self.config["privileged"]:
@@ -196,63 +220,100 @@ class Zygote:
         if not request["net"]:
             flags |= kernel.CLONE_NEWNET
         try:
-            pid, pidfd = kernel.fork_into(flags)
+            init, pidfd = self._start_init(flags)
         except OSError as e:
-            for fd in (control, log, status_r, status_w):
+            for fd in (control, log):
                 os.close(fd)
             self._send({"t": "failed", "id": request["id"], "error": str(e)})
             return None
-        if pid == 0:
-            return self._become_init(request, control, log, status_w)
-        for fd in (control, log, status_w):
-            os.close(fd)
-        self.children[pid] = status_r
+        self.inits.add(init)
         try:
-            self._send({"t": "spawned", "id": request["id"], "pid": pid}, [pidfd])
+            runtime = self._fork_runtime(pidfd)
+        except OSError as e:
+            os.kill(init, signal.SIGKILL)
+            for fd in (control, log, pidfd):
+                os.close(fd)
+            self._send({"t": "failed", "id": request["id"], "error": str(e)})
+            return None
+        if runtime == 0:
+            return self._become_runtime(request, control, log, pidfd, flags)
+        for fd in (control, log):
+            os.close(fd)
+        self.runtimes[runtime] = init
+        try:
+            self._send(
+                {"t": "spawned", "id": request["id"], "pid": init, "runtime": runtime}, [pidfd]
+            )
         finally:
             os.close(pidfd)
         return None
 
+    def _fork_runtime(self, init_pidfd: int) -> int:
+        """Fork a child born in the PID namespace of the init behind `init_pidfd`: its
+        pid, or 0 in the child.
+
+        Choosing where children are born takes CAP_SYS_ADMIN over the user namespaces
+        owning both that PID namespace and the chooser's own. As root the zygote has it,
+        and chooses, forks, and chooses its own again. Unprivileged it has it only over
+        the instance's user namespace, from inside it: a child joins that, chooses,
+        forks the runtime, passes its pid on and ends, and the runtime is handed to the
+        zygote (a child subreaper) in its place.
+        """
+        if self.config["privileged"]:
+            kernel.setns(init_pidfd, kernel.CLONE_NEWPID)
+            try:
+                runtime = os.fork()
+            except OSError:
+                kernel.setns(self.own_pid_namespace, kernel.CLONE_NEWPID)
+                raise
+            if runtime:
+                kernel.setns(self.own_pid_namespace, kernel.CLONE_NEWPID)
+            return runtime
+        report_r, report_w = os.pipe()
+        chooser = os.fork()
+        if chooser == 0:
+            try:
+                os.close(report_r)
+                kernel.setns(init_pidfd, kernel.CLONE_NEWUSER)
+                kernel.setns(init_pidfd, kernel.CLONE_NEWPID)
+                runtime = os.fork()
+                if runtime == 0:
+                    os.close(report_w)
+                    return 0
+                os.write(report_w, _PID.pack(runtime))
+            except BaseException as e:
+                _fail("sandbox set-up failed", e)
+            os._exit(0)
+        os.close(report_w)
+        try:
+            data = os.read(report_r, _PID.size)
+        finally:
+            os.close(report_r)
+            os.waitpid(chooser, 0)
+        if len(data) != _PID.size:
+            raise OSError(errno.ECHILD, "the runtime could not be forked")
+        (runtime,) = _PID.unpack(data)
+        return int(runtime)
+
     # --- inside the instance ---------------------------------------------------------
 
-    def _become_init(
-        self, request: dict[str, Any], control: int, log: int, status: int
+    def _become_runtime(
+        self, request: dict[str, Any], control: int, log: int, init_pidfd: int, flags: int
     ) -> Callable[[], None]:
-        """PID 1 of the new instance: start the runtime, then only wait.
-
-        Init does as little as it can, because every page it touches after the fork
-        becomes its own copy for as long as the instance lives (a bare fork-and-wait
-        costs 0.5 MB): the runtime does all the confining (as root, before it drops to
-        its user) and tidies the descriptors; init forks and reaps. (Rejected: init
-        building the root while the runtime starts, in step over a socket pair.
-        Measured no faster on two cores, and it needs the runtime's user namespace made
-        before the pivot: the kernel refuses one to a process whose root is not its
-        mount namespace's.) It stays outside
-        the instance's cgroups for the same reason (its pages are charged to the
-        server's). It keeps the zygote's other descriptors, which nothing can reach.
-        """
-        self.sock.detach()  # the runtime reuses its number; the object must not close it
-        try:
-            kernel.set_parent_death_signal(signal.SIGKILL)
-            runtime = os.fork()
-        except BaseException as e:
-            _fail("sandbox set-up failed", e)
-        if runtime == 0:
-            _place([control, log], _CONTROL_FD)
-            kernel.close_descriptors_from(_LOG_FD + 1)
-            return self._become_runtime(request)
-        os.close(control)
-        os.close(log)
-        _init_loop(runtime, status, self.config)
-
-    def _become_runtime(self, request: dict[str, Any]) -> Callable[[], None]:
-        """PID 2: confine the instance and itself, then hand over to the bootstrap."""
+        """PID 2: join init's namespaces, confine the instance and itself, then hand over
+        to the bootstrap."""
         config = self.config
+        self.sock.detach()  # this process reuses its number; the object must not close it
         try:
+            _place([control, log, init_pidfd], _CONTROL_FD)
+            kernel.close_descriptors_from(_LOG_FD + 2)
+            # (Unprivileged, it was born in the user namespace; as root there is none.)
+            kernel.setns(_LOG_FD + 1, flags & ~(kernel.CLONE_NEWPID | kernel.CLONE_NEWUSER))
+            os.close(_LOG_FD + 1)
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             if not config["privileged"]:
-                uid, gid = self.host_ids  # the user namespace init and this share
+                uid, gid = self.host_ids  # the user namespace made with init
                 confine.map_ids(f"0 {uid} 1", f"0 {gid} 1")
             if request["cgroups"]:
                 confine.enter_cgroups(request["cgroups"])
@@ -324,27 +385,63 @@ def _immortalize() -> None:
         stack.extend(gc.get_referents(obj))
 
 
-def _init_loop(runtime: int, status: int, config: dict[str, Any]) -> NoReturn:
-    """Init's life once the runtime runs: hold no privilege, reap, report, end."""
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the zygote's handler: not here
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def _init_program(program: str | None) -> int | None:
+    """A descriptor of the init program (`initprog.py`; hex), if this host executes it.
+
+    A sealed memfd, made executable explicitly (kernels with ``vm.memfd_noexec`` make
+    them not executable by default); tried once here, so a host that refuses to execute
+    it (that sysctl at 2, a security module) gets the interpreter's copy as init."""
+    if not program:
+        return None
+    flags = os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING
     try:
+        try:
+            fd = os.memfd_create("init", flags | _MFD_EXEC)
+        except OSError as e:
+            if e.errno != errno.EINVAL:  # EINVAL: a kernel before 6.3, executable anyway
+                raise
+            fd = os.memfd_create("init", flags)
+    except OSError:
+        return None
+    os.write(fd, bytes.fromhex(program))
+    seals = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
+    try:
+        trial = os.posix_spawn(f"/proc/self/fd/{fd}", ["init"], {})
+    except OSError:
+        os.close(fd)
+        return None
+    os.kill(trial, signal.SIGKILL)
+    os.waitpid(trial, 0)
+    return fd
+
+
+def _python_init(config: dict[str, Any]) -> NoReturn:
+    """Init's life where the host does not run the init program: the same, in Python.
+    Drops every privilege, then reaps orphans until the zygote kills it."""
+    signal.set_wakeup_fd(-1)
+    for number in (signal.SIGCHLD, signal.SIGINT):
+        signal.signal(number, signal.SIG_DFL)  # the zygote's handlers: not here
+    try:
+        kernel.close_descriptors_from(3)
         if config["privileged"]:
             # From root to nobody: capabilities go, and the process stops being
             # dumpable, so the runtime (nobody too) cannot look into it.
             confine.drop_to(config["uid"], config["gid"])
-            kernel.set_parent_death_signal(signal.SIGKILL)  # the uid change cleared it
         else:
             kernel.set_dumpable(False)
             kernel.drop_capabilities()
+        kernel.set_parent_death_signal(signal.SIGKILL)  # after the uid change clears it
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
     except BaseException as e:
-        os.kill(runtime, signal.SIGKILL)
         _fail("sandbox set-up failed", e)
     while True:
-        pid, code = os.waitpid(-1, 0)
-        if pid == runtime:
-            os.write(status, _STATUS.pack(code))
-            os._exit(0)
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            pass
+        signal.sigwait({signal.SIGCHLD})
 
 
 def _read_setup(fd: int) -> dict[str, Any]:

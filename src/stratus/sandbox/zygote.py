@@ -104,7 +104,7 @@ class ZygoteError(Exception):
 
 
 class ZygoteChild:
-    """An instance's init process, forked by a zygote (what `ProcessInstance` drives).
+    """An instance's init process, started by a zygote (what `ProcessInstance` drives).
 
     Its end is reported by the zygote, with the runtime's exit status; killing it (by
     pidfd, so never another process by mistake) ends the whole instance, because it
@@ -117,8 +117,10 @@ class ZygoteChild:
         pid: int,
         pidfd: int,
         cgroup: InstanceCgroup | None,
+        runtime: int,
     ) -> None:
         self.pid = pid
+        self._runtime = runtime
         self._zygote = zygote
         self._pidfd: int | None = pidfd
         self._cgroup = cgroup
@@ -146,13 +148,9 @@ class ZygoteChild:
         return await asyncio.shield(self._exited)
 
     def peak_rss_kb(self) -> int | None:
-        # The runtime is init's only child (orphans it adopts come later).
-        try:
-            with open(f"/proc/{self.pid}/task/{self.pid}/children") as children:
-                first = children.read().split()
-        except OSError:
-            return None
-        return peak_rss_kb(int(first[0])) if first else None
+        # The runtime is the zygote's child: its pid is its own until the zygote has
+        # reaped it, which it reports (then this gives None) in the same breath.
+        return None if self._exited.done() else peak_rss_kb(self._runtime)
 
     def out_of_memory(self) -> bool:
         return self._oom
@@ -309,7 +307,7 @@ class ZygoteProcess:
             if kind == "spawned" and fds:
                 # Tracked at once: its exit report may be the very next message.
                 pid, pidfd = int(message["pid"]), fds.pop(0)
-                child = ZygoteChild(self, pid, pidfd, cgroup)
+                child = ZygoteChild(self, pid, pidfd, cgroup, int(message["runtime"]))
                 self.children[pid] = child
                 if future is not None and not future.done():
                     future.set_result(child)

@@ -40,6 +40,7 @@ from stratus.sandbox import (
     InvokeRequest,
     OutcomeKind,
     ProcessSandbox,
+    initprog,
 )
 from stratus.sandbox.process import ProcessInstance
 
@@ -472,7 +473,9 @@ def test_every_python_runs_isolated(code: Path, runtime: str) -> None:
 def test_instance_sees_lambdas_layout_and_user(code: Path) -> None:
     got = result(invoke(make_spec(code, "app.whoami", ephemeral_storage_mb=600))[0])
     assert (got["uid"], got["gid"]) == (993, 990)
-    assert (got["pid"], got["ppid"]) == (2, 1)
+    # PID 1 is init; the runtime's parent, the zygote, is outside the namespace (so
+    # getppid() answers 0 there), which hears its exit first hand.
+    assert (got["pid"], got["ppid"]) == (2, 0)
     assert got["processes"] == [1, 2]
     assert set(got["root"]) <= {
         "bin",
@@ -627,6 +630,59 @@ def test_processes_a_handler_leaves_behind_end_with_its_invocation(tmp_path: Pat
                 await instance.close()
 
     assert run(scenario()) == {"helper": True, "spawned": False}
+
+
+@pytest.mark.parametrize("program", [True, False], ids=["init program", "python init"])
+def test_init_reaps_orphans_and_holds_no_privilege(
+    tmp_path: Path, program: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An orphan (a grandchild whose parent ended) is adopted by the instance's init,
+    which reaps it when it ends: no zombie is left to use up the instance's processes.
+    Init itself runs as nobody (as root) with no capability. Both inits: the program,
+    and the zygote's copy that hosts which cannot run it get."""
+    if not program:
+        monkeypatch.setattr(initprog, "supported", lambda: False)
+    code = write_code(
+        tmp_path / "code",
+        {
+            "orphans.py": """
+                import os, time
+                def handler(event, context):
+                    for _ in range(5):
+                        child = os.fork()
+                        if child == 0:
+                            if os.fork() == 0:
+                                time.sleep(0.05)
+                            os._exit(0)
+                        os.waitpid(child, 0)
+                    time.sleep(0.5)
+                    states = {}
+                    for pid in os.listdir("/proc"):
+                        if pid.isdigit():
+                            with open(f"/proc/{pid}/stat") as f:
+                                states[pid] = f.read().rsplit(")", 1)[1].split()[0]
+                    return states
+            """,
+        },
+    )
+
+    async def scenario() -> tuple[Any, dict[str, str]]:
+        async with isolated_sandbox() as sandbox:
+            instance = await sandbox.start(make_spec(code, "orphans.handler"))
+            try:
+                states = result(await instance.invoke(make_request()))
+                with open(f"/proc/{instance.pid}/status") as f:  # init, seen from the host
+                    status = dict(line.split(":", 1) for line in f)
+                return states, status
+            finally:
+                await instance.close()
+
+    states, init = run(scenario())
+    assert set(states) == {"1", "2"}, states
+    assert (int(init["RssAnon"].split()[0]) < 100) == (program and initprog.supported())
+    assert init["CapEff"].strip() == "0000000000000000"
+    if os.geteuid() == 0:
+        assert init["Uid"].split() == ["65534"] * 4
 
 
 def test_the_bootstrap_sees_what_a_fresh_process_sees(code: Path) -> None:
