@@ -4,7 +4,7 @@ Starts them all together through the isolated sandbox (the engine the server use
 invokes each once so it is warm, then measures, while all of them sit idle:
 
 - private memory per instance: the pages only that instance holds (Private_Clean +
-  Private_Dirty of its init and runtime processes, from /proc/<pid>/smaps_rollup);
+  Private_Dirty of its processes, init and runtime, from /proc/<pid>/smaps_rollup);
 - the host's cost per instance: the drop in MemAvailable divided by the count, which
   adds what the kernel spends (page tables, namespaces, mounts, tmpfs, sockets);
 - the time from zero to all of them ready.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -52,17 +53,25 @@ def private_kb(pid: int) -> int:
     return total
 
 
-def instance_pids(instance: Instance) -> list[int]:
-    """The instance's processes as the host numbers them: init (or the only process)
-    and the init's children."""
-    assert isinstance(instance, ProcessInstance)
-    pids = [instance.pid]
-    try:
-        with open(f"/proc/{instance.pid}/task/{instance.pid}/children") as children:
-            pids += [int(pid) for pid in children.read().split()]
-    except OSError:
-        pass
-    return pids
+def instance_pids(instances: list[Instance]) -> list[list[int]]:
+    """Each instance's processes as the host numbers them: every process in its init's
+    PID namespace (init and runtime, the runtime being the zygote's child), or the
+    only process of an instance without one."""
+    by_namespace: dict[str, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                by_namespace.setdefault(os.readlink(f"/proc/{entry}/ns/pid"), []).append(int(entry))
+    own = os.readlink("/proc/self/ns/pid")
+    found = []
+    for instance in instances:
+        assert isinstance(instance, ProcessInstance)
+        try:
+            namespace = os.readlink(f"/proc/{instance.pid}/ns/pid")
+        except OSError:
+            namespace = own
+        found.append([instance.pid] if namespace == own else by_namespace.get(namespace, []))
+    return found
 
 
 def mem_available_kb() -> int:
@@ -87,7 +96,7 @@ async def fill(sandbox: Sandbox, spec: InstanceSpec, count: int) -> dict[str, An
     if any(outcome.payload != b'{"ok": true}' for outcome in outcomes):
         raise RuntimeError("an instance did not answer")
     await asyncio.sleep(2)
-    private = [sum(private_kb(pid) for pid in instance_pids(i)) / 1024 for i in instances]
+    private = [sum(map(private_kb, pids)) / 1024 for pids in instance_pids(instances)]
     host = (available - mem_available_kb()) / 1024 / count
     await asyncio.gather(*(instance.close() for instance in instances))
     return {"ready_s": ready, "private_mb": private, "host_mb": host}
