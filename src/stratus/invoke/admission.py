@@ -56,11 +56,12 @@ class Admission:
         """Take a slot: (None, whether it came from the unreserved pool), or the
         throttle reason. The pool is remembered per slot so that a reservation changing
         while calls run cannot skew the counts."""
-        reserved = self._reserved().get(name)
+        reservations = self._reserved()
+        reserved = reservations.get(name)
         pooled = reserved is None
         if reserved is not None and self._running[name] >= reserved:
             return "ReservedFunctionConcurrentInvocationLimitExceeded", pooled
-        if pooled and self._unreserved_running >= self.unreserved_limit:
+        if pooled and self._unreserved_running >= self.limit - sum(reservations.values()):
             return "ConcurrentInvocationLimitExceeded", pooled
         if pooled:
             self._unreserved_running += 1
@@ -78,6 +79,8 @@ class Admission:
     def _wake(self, name: str, pooled: bool) -> None:
         """Wake one waiter that the freed slot can serve: one of the same function, or,
         for a slot of the unreserved pool, one of any function without a reservation."""
+        if not self._waiters:
+            return
         candidates = [name]
         if pooled:
             reserved = self._reserved()
@@ -90,9 +93,13 @@ class Admission:
                     waiter.set_result(None)
                     return
 
-    @asynccontextmanager
-    async def slot(self, name: str) -> AsyncIterator[None]:
-        """A slot for a synchronous call, or 429 TooManyRequestsException."""
+    def enter(self, name: str) -> bool:
+        """Take a slot for a synchronous call, or raise 429 TooManyRequestsException.
+        Returns whether the slot is the unreserved pool's, for `leave`.
+
+        Plain calls rather than an async context manager: the invoke path takes a slot
+        per call, and a generator-based context manager cost several times as much.
+        """
         reason, pooled = self._try_enter(name)
         if reason is not None:
             raise TooManyRequestsException(
@@ -101,10 +108,11 @@ class Admission:
                 Type="User",
                 retryAfterSeconds=str(RETRY_AFTER_SECONDS),
             )
-        try:
-            yield
-        finally:
-            self._leave(name, pooled)
+        return pooled
+
+    def leave(self, name: str, pooled: bool) -> None:
+        """Give back a slot taken with `enter`."""
+        self._leave(name, pooled)
 
     @asynccontextmanager
     async def slot_when_free(self, name: str) -> AsyncIterator[None]:

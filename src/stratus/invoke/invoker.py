@@ -14,9 +14,7 @@ import base64
 import binascii
 import json
 import logging
-import os
 import time
-import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -35,6 +33,8 @@ from stratus.functions.aliases import AliasService
 from stratus.functions.layers import LayerService
 from stratus.functions.model import LATEST, FunctionVersion
 from stratus.functions.service import FunctionService
+from stratus.ids import random_hex
+from stratus.ids import request_id as new_request_id
 from stratus.invoke import report
 from stratus.invoke.admission import Admission
 from stratus.observe.logs import LogStore
@@ -140,7 +140,7 @@ class Invoker:
     ) -> InvokeResult:
         """Answer an Invoke call. `request_id` is the API request's id: Lambda uses the
         same id for the call and for the invocation (`context.aws_request_id`)."""
-        request_id = request_id or str(uuid.uuid4())
+        request_id = request_id or new_request_id()
         fn = await self.ready(name, qualifier)
         if invocation_type == "DryRun":
             return InvokeResult(204, b"", fn.version)
@@ -156,8 +156,11 @@ class Invoker:
             await self.accept_event(request_id, name, qualifier, payload)
             return InvokeResult(202, b"", fn.version)
         context_json = _decode_client_context(client_context)
-        async with self.admission.slot(name):
+        pooled = self.admission.enter(name)
+        try:
             return await self.run(fn, qualifier, payload, request_id, log_type, context_json)
+        finally:
+            self.admission.leave(name, pooled)
 
     async def run(
         self,
@@ -277,7 +280,7 @@ class Invoker:
                 error_type=error.error_type,
             ).line()
         )
-        stream = _stream_name(fn.version, uuid.uuid4().hex)
+        stream = _stream_name(fn.version, random_hex(16))
         return InvokeResult(
             200,
             error.document,
@@ -289,8 +292,7 @@ class Invoker:
     def _record(
         self, fn: FunctionVersion, stream: str, lines: list[str], log_type: str
     ) -> str | None:
-        now = int(time.time() * 1000)
-        self.logs.append(fn.effective_log_group, stream, [(now, line) for line in lines])
+        self.logs.append_lines(fn.effective_log_group, stream, int(time.time() * 1000), lines)
         if log_type != "Tail":
             return None
         text = "".join(line + "\n" for line in lines).encode()
@@ -392,8 +394,8 @@ def _split(data: bytes) -> list[str]:
 
 
 def _trace_id() -> str:
-    # X-Ray's format; os.urandom is several times cheaper than two uuid4() calls.
-    random = os.urandom(20).hex()
+    # X-Ray's format.
+    random = random_hex(20)
     return f"Root=1-{int(time.time()):08x}-{random[:24]};Parent={random[24:]};Sampled=0"
 
 

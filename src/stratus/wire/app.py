@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -28,6 +27,7 @@ from stratus.errors import (
     UnknownOperationException,
     not_implemented,
 )
+from stratus.ids import request_id as new_request_id
 from stratus.wire.faults import internal_error
 from stratus.wire.jsonproto import JsonProtocol, split_target
 from stratus.wire.messages import WireRequest, WireResponse
@@ -144,7 +144,7 @@ class WireApp:
             self._logger.exception("wire layer failed to answer %s", scope.get("path"))
             if not started:
                 fallback = self._rest_fallback.serialize_error(
-                    internal_error(RuntimeError()), str(uuid.uuid4())
+                    internal_error(RuntimeError()), new_request_id()
                 )
                 try:
                     await _send(send, fallback)
@@ -152,7 +152,7 @@ class WireApp:
                     self._logger.exception("could not send the fallback error response")
 
     async def _respond(self, scope: Scope, receive: Receive) -> WireResponse | None:
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         request = _request_from_scope(scope)
         # Errors are written in the protocol of whatever the request turned out to be.
         protocol: WireProtocol = self._rest_fallback

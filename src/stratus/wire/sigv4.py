@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import calendar
 import email.utils
+import functools
 import hashlib
 import hmac
 import re
@@ -372,7 +373,8 @@ class SigV4Verifier:
         key = self._signing_key(
             signed.secret_key, signed.timestamp[:8], signed.region, signed.service
         )
-        expected = hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+        # hmac.digest is OpenSSL's one-shot HMAC: no Python HMAC object per request.
+        expected = hmac.digest(key, string_to_sign.encode("utf-8"), "sha256").hex()
         return hmac.compare_digest(expected.encode(), signed.signature.encode("utf-8"))
 
     def _signing_key(self, secret: str, date: str, region: str, service: str) -> bytes:
@@ -396,7 +398,7 @@ def _direct_canonical_request(
 ) -> str:
     """The SigV4 canonical request, as botocore's `SigV4Auth.canonical_request` builds
     it for a non-S3 service from a URL whose path and query are already encoded."""
-    path = quote(normalize_url_path(raw_path or "/"), safe="/~")
+    path = _canonical_path(raw_path or "/")
     query = ""
     if raw_query:
         pairs = sorted(pair.partition("=")[::2] for pair in raw_query.split("&"))
@@ -408,6 +410,13 @@ def _direct_canonical_request(
     return "\n".join(
         (method.upper(), path, query, canonical_headers, ";".join(names), payload_hash)
     )
+
+
+# Cached: a client calls the same few paths again and again, and botocore's normaliser
+# plus quote() cost microseconds each time.
+@functools.lru_cache(maxsize=1024)
+def _canonical_path(raw_path: str) -> str:
+    return quote(normalize_url_path(raw_path), safe="/~")
 
 
 def _derive_key(secret: str, date: str, region: str, service: str) -> bytes:
@@ -425,6 +434,8 @@ def _without_signature(raw_query: str) -> str:
     )
 
 
+# Cached: clients send the same second many times over.
+@functools.lru_cache(maxsize=64)
 def _epoch(timestamp: str) -> int:
     return calendar.timegm(
         (

@@ -38,30 +38,49 @@ import sys
 import time
 import traceback
 
-# Peak resident memory of this process. Not ru_maxrss: Linux carries that high-water
-# mark across exec, so it would report the server's memory instead of the instance's.
-# VmHWM belongs to the current address space; the fd stays open and is re-read in place.
-# Opened by main(), not at import: a zygote imports this module once for many processes.
+# Peak resident memory of this process. Not ru_maxrss alone: Linux carries that
+# high-water mark across exec, so it would report the server's memory instead of the
+# instance's. VmHWM belongs to the current address space; the fd stays open and is re-read
+# in place. Opened by main(), not at import: a zygote imports this module once for many
+# processes.
+#
+# Reading /proc/self/status has the kernel format the whole file, tens of microseconds
+# per reply; getrusage costs one. ru_maxrss is the larger of the mark carried across exec
+# (fixed once the process runs) and VmHWM, so once it exceeds what it was at start-up
+# (or from the start, if it equalled VmHWM then) it is VmHWM exactly, and the file is
+# only read while it may not be. A forked instance carries no mark: it never reads it.
 _STATUS_FD = -1
+#: ru_maxrss values above this are VmHWM itself.
+_MAXRSS_EXACT_ABOVE = 0
 
 
 def _open_status():
-    global _STATUS_FD
+    global _STATUS_FD, _MAXRSS_EXACT_ABOVE
     try:
         _STATUS_FD = os.open("/proc/self/status", os.O_RDONLY)
     except OSError:
         _STATUS_FD = -1
+        return
+    high_water = _status_peak_kib()  # read first: both only grow
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _MAXRSS_EXACT_ABOVE = maxrss - 1 if maxrss == high_water else maxrss
+
+
+def _status_peak_kib():
+    try:
+        status = os.pread(_STATUS_FD, 4096, 0)
+        start = status.index(b"VmHWM:") + 6
+        return int(status[start : status.index(b"kB", start)])
+    except (OSError, ValueError):
+        return None
 
 
 def _peak_rss_kib():
-    if _STATUS_FD >= 0:
-        try:
-            status = os.pread(_STATUS_FD, 4096, 0)
-            start = status.index(b"VmHWM:") + 6
-            return int(status[start : status.index(b"kB", start)])
-        except (OSError, ValueError):
-            pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if _STATUS_FD < 0 or maxrss > _MAXRSS_EXACT_ABOVE:
+        return maxrss
+    peak = _status_peak_kib()
+    return maxrss if peak is None else peak
 
 
 _HEADER = struct.Struct("<II")
