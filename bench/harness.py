@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import json
 import os
 import signal
 import socket
@@ -207,3 +208,167 @@ def summary(label: str, samples: list[float]) -> str:
         f"{label:<28} p50 {statistics.median(samples):7.3f} ms   "
         f"p99 {percentile(samples, 99):7.3f} ms   (n={len(samples)})"
     )
+
+
+#: A load process: `conns` keep-alive connections to each target, all kept busy at once
+#: (each sends its next request as soon as its answer is in), then "run <target>
+#: <seconds>" commands on stdin, each answered "<responses> <elapsed seconds> <errors>".
+#: With "raw", requests are prebuilt bytes and answers are read by Content-Length, so
+#: the client costs a small fraction of what http.client does and leaves the cores to
+#: the servers; with "http", each connection is an http.client connection, driven one
+#: request at a time (so give such a process one connection).
+MULTI_LOAD_CLIENT = textwrap.dedent(
+    """
+    import http.client, json, selectors, socket, sys, time
+
+    targets, conns, mode = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    selector = selectors.DefaultSelector()
+
+    def raw_text(host, port, path, headers, body):
+        lines = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}"]
+        lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() != "host"]
+        lines.append(f"Content-Length: {len(body)}")
+        return ("\\r\\n".join(lines) + "\\r\\n\\r\\n" + body).encode("latin-1")
+
+    pools = []
+    for host, port, path, headers, body in targets:
+        pool = []
+        for _ in range(conns):
+            if mode == "http":
+                pool.append(http.client.HTTPConnection(host, port, timeout=60))
+            else:
+                sock = socket.create_connection((host, port))
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                pool.append(sock)
+        pools.append((pool, raw_text(host, port, path, headers, body), (path, body, headers)))
+
+    def complete(data):
+        # None while the answer is incomplete, else (ok, bytes past its end).
+        end = data.find(b"\\r\\n\\r\\n")
+        if end < 0:
+            return None
+        length = 0
+        for line in data[:end].split(b"\\r\\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        if len(data) < end + 4 + length:
+            return None
+        return data.startswith(b"HTTP/1.1 200 "), data[end + 4 + length:]
+
+    def run_http(pool, request, seconds):
+        path, body, headers = request
+        done = errors = 0
+        start = time.perf_counter()
+        deadline = start + seconds
+        while time.perf_counter() < deadline:
+            for conn in pool:
+                conn.request("POST", path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                done += response.status == 200
+                errors += response.status != 200
+        return done, time.perf_counter() - start, errors
+
+    def run(index, seconds):
+        pool, request, parts = pools[index]
+        if mode == "http":
+            return run_http(pool, parts, seconds)
+        buffers = {}
+        for sock in pool:
+            selector.register(sock, selectors.EVENT_READ)
+            buffers[sock] = b""
+            sock.sendall(request)
+        done = errors = 0
+        start = time.perf_counter()
+        deadline = start + seconds
+        busy = len(pool)
+        while busy:
+            for key, _ in selector.select():
+                sock = key.fileobj
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise SystemExit("connection closed")
+                data = buffers[sock] + chunk
+                result = complete(data)
+                if result is None:
+                    buffers[sock] = data
+                    continue
+                ok, buffers[sock] = result
+                done += ok
+                errors += not ok
+                if time.perf_counter() < deadline:
+                    sock.sendall(request)
+                else:
+                    selector.unregister(sock)
+                    busy -= 1
+        return done, time.perf_counter() - start, errors
+
+    for index in range(len(pools)):
+        run(index, 0.3)
+    print("ready", flush=True)
+    for command in sys.stdin:
+        _, index, seconds = command.split()
+        print(*run(int(index), float(seconds)), flush=True)
+    """
+)
+
+
+def load_target(url: str, path: str, body: bytes, headers: dict[str, str]) -> list[Any]:
+    """A target for `ConnectionLoad`: POST `body` with `headers` to `url` + `path`."""
+    address, port = url.removeprefix("http://").rsplit(":", 1)
+    kept = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length")}
+    return [address, int(port), path, kept, body.decode("latin-1")]
+
+
+class ConnectionLoad:
+    """`processes` load processes, each with `connections` keep-alive connections to every
+    target (raw sockets, or http.client with `http=True`), all driven at once:
+    `processes * connections` concurrent clients per target."""
+
+    def __init__(
+        self, targets: list[list[Any]], processes: int, connections: int, http: bool = False
+    ) -> None:
+        self.clients = processes * connections
+        mode = "http" if http else "raw"
+        self._procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    MULTI_LOAD_CLIENT,
+                    json.dumps(targets),
+                    str(connections),
+                    mode,
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(processes)
+        ]
+        for proc in self._procs:
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != "ready":
+                self.close()
+                raise RuntimeError("a load process failed to start")
+
+    def rate(self, target: int, seconds: float) -> tuple[float, int]:
+        """(responses/s, errors) of target `target` while every connection loads it."""
+        for proc in self._procs:
+            assert proc.stdin is not None
+            proc.stdin.write(f"run {target} {seconds}\n")
+            proc.stdin.flush()
+        total, errors = 0.0, 0
+        for proc in self._procs:
+            assert proc.stdout is not None
+            line = proc.stdout.readline().split()
+            if len(line) != 3:
+                raise RuntimeError("a load process failed (see its error above)")
+            total += int(line[0]) / float(line[1])
+            errors += int(line[2])
+        return total, errors
+
+    def close(self) -> None:
+        for proc in self._procs:
+            proc.kill()
+            proc.wait()
