@@ -40,6 +40,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import marshal
 import os
 import resource
 import shutil
@@ -232,7 +233,7 @@ class IsolatedSandbox(Sandbox):
             "env": environment,
             "argv": argv,
         }
-        meta = json.dumps(setup).encode()
+        meta = marshal.dumps(setup)  # (the zygote's own configuration travels so too)
         with contextlib.suppress(OSError):  # if it died, start() says how
             spare.sock.sendall(_HEADER.pack(len(meta), 0) + meta)
         logs = LogCollector(loop, spare.log_read, self._log_limit)

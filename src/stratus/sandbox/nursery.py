@@ -54,6 +54,7 @@ import errno
 import fcntl
 import gc
 import json
+import marshal
 import os
 import select
 import signal
@@ -476,7 +477,8 @@ def _python_init(config: dict[str, Any]) -> NoReturn:
 
 
 def _read_setup(fd: int) -> dict[str, Any]:
-    """The one frame the engine sends before the bootstrap starts: env and argv."""
+    """The one frame the engine sends before the bootstrap starts: the function (code,
+    limits, environment, argv), marshalled (decoding JSON took 0.2 ms of a cold start)."""
     data = b""
     while len(data) < _HEADER.size:
         chunk = os.read(fd, _HEADER.size - len(data))
@@ -490,7 +492,7 @@ def _read_setup(fd: int) -> dict[str, Any]:
         if not chunk:
             raise EOFError("control channel closed during set-up")
         rest += chunk
-    setup: dict[str, Any] = json.loads(rest[:meta_len])
+    setup: dict[str, Any] = marshal.loads(rest[:meta_len])
     return setup
 
 
