@@ -18,9 +18,6 @@ from stratus.sandbox.types import CapacityExceeded, Instance, InstanceSpec, Sand
 
 log = logging.getLogger(__name__)
 
-#: Pooling keys remembered (one per spec, and specs are per function revision).
-_MAX_KNOWN_KEYS = 1024
-
 
 @dataclass
 class _Idle:
@@ -62,9 +59,6 @@ class InstancePool:
         #: Busy instances to close instead of reuse when they come back.
         self._retired: set[Instance] = set()
         self._closing: set[asyncio.Task[None]] = set()
-        #: Pooling keys by spec identity (with the spec, so its id stays its own): a
-        #: key sorts the whole environment, too dear to compute twice per invocation.
-        self._keys: dict[int, tuple[InstanceSpec, tuple[object, ...]]] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -91,7 +85,7 @@ class InstancePool:
         """A warm instance for `spec` if one is idle, else a newly started one."""
         if self._closed:
             raise RuntimeError("the instance pool is closed")
-        key = self._key(spec)
+        key = spec.key()
         entries = self._idle.get(key)
         while entries:
             instance = entries.pop().instance
@@ -130,17 +124,7 @@ class InstancePool:
             self._close_later(instance)
             return
         entry = _Idle(instance, self._clock())
-        self._idle.setdefault(self._key(instance.spec), []).append(entry)
-
-    def _key(self, spec: InstanceSpec) -> tuple[object, ...]:
-        known = self._keys.get(id(spec))
-        if known is not None and known[0] is spec:
-            return known[1]
-        if len(self._keys) >= _MAX_KNOWN_KEYS:
-            self._keys.clear()  # specs are per revision: old ones are rarely asked for
-        key = spec.key()
-        self._keys[id(spec)] = (spec, key)
-        return key
+        self._idle.setdefault(instance.spec.key(), []).append(entry)
 
     def _evict_one(self) -> bool:
         oldest: tuple[object, ...] | None = None

@@ -8,6 +8,7 @@ outcomes into AWS-shaped answers; the sandbox engine decides *how* an instance r
 from __future__ import annotations
 
 import enum
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,12 @@ class InstanceSpec:
 
     def key(self) -> tuple[object, ...]:
         """Identity for pooling warm instances."""
+        return self._key
+
+    @functools.cached_property
+    def _key(self) -> tuple[object, ...]:
+        # Worked out once per spec (specs are per function revision): it sorts the
+        # whole environment, too dear to repeat twice per invocation.
         return (
             self.runtime,
             self.interpreter,
