@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -84,7 +85,10 @@ class FunctionService:
         #: Published versions by function, then by number ("1", "2", ...), in order.
         self._versions: dict[str, dict[str, FunctionVersion]] = {}
         self._last_version: dict[str, int] = {}
-        self._reserved: dict[str, int | None] = {}
+        #: Reserved concurrency of the functions that have one. Replaced, never changed
+        #: in place: the invoke path reads it on the event loop while a control-plane
+        #: thread may be setting one.
+        self._reserved: dict[str, int] = {}
         self._tags: dict[str, dict[str, str]] = {}
         self._delete_guards: list[DeleteGuard] = []
         self._lock = threading.RLock()
@@ -99,7 +103,8 @@ class FunctionService:
             for row in conn.execute(select(functions)):
                 self._tags[row.name] = json.loads(row.tags)
                 self._last_version[row.name] = row.last_version
-                self._reserved[row.name] = row.reserved_concurrency
+                if row.reserved_concurrency is not None:
+                    self._reserved[row.name] = row.reserved_concurrency
                 self._versions[row.name] = {}
             for row in conn.execute(select(function_versions)):
                 fn = FunctionVersion.from_json(row.config)
@@ -157,8 +162,9 @@ class FunctionService:
         self.get(name)
         return self._reserved.get(name)
 
-    def all_reserved(self) -> dict[str, int]:
-        return {n: r for n, r in self._reserved.items() if r is not None}
+    def all_reserved(self) -> Mapping[str, int]:
+        """Every reservation, by function name: read on every invocation, so no copy."""
+        return MappingProxyType(self._reserved)
 
     def add_delete_guard(self, guard: DeleteGuard) -> None:
         """`guard(name, version)` raises to refuse deleting a version (aliases use it)."""
@@ -226,7 +232,6 @@ class FunctionService:
             self._latest[fn.name] = fn
             self._versions[fn.name] = {}
             self._last_version[fn.name] = 0
-            self._reserved[fn.name] = None
             self._tags[fn.name] = dict(tags)
         self._schedule_prepare(fn)
         return fn
@@ -283,7 +288,12 @@ class FunctionService:
                     .where(functions.c.name == name)
                     .values(reserved_concurrency=value)
                 )
-            self._reserved[name] = value
+            reserved = dict(self._reserved)
+            if value is None:
+                reserved.pop(name, None)
+            else:
+                reserved[name] = value
+            self._reserved = reserved
 
     def update_code(
         self, name: str, zip_bytes: bytes, revision_id: str | None, dry_run: bool = False
@@ -356,14 +366,9 @@ class FunctionService:
                         delete(function_versions).where(function_versions.c.function_name == name)
                     )
                     conn.execute(delete(functions).where(functions.c.name == name))
-                for table in (
-                    self._latest,
-                    self._versions,
-                    self._last_version,
-                    self._reserved,
-                    self._tags,
-                ):
+                for table in (self._latest, self._versions, self._last_version, self._tags):
                     table.pop(name, None)
+                self._reserved = {n: r for n, r in self._reserved.items() if n != name}
         self._notify(name)
 
     # --- internals -------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from stratus.errors import InvalidParameterValueException, TooManyRequestsException
@@ -25,7 +25,7 @@ RETRY_AFTER_SECONDS = 1
 class Admission:
     """Counts invocations in flight, per function and in the unreserved pool."""
 
-    def __init__(self, limit: int, reserved: Callable[[], dict[str, int]]) -> None:
+    def __init__(self, limit: int, reserved: Callable[[], Mapping[str, int]]) -> None:
         self.limit = limit
         #: Current reservations by function name (read from the function service).
         self._reserved = reserved
