@@ -62,8 +62,8 @@ def drop_to(uid: int, gid: int) -> None:
 class RootBuilder:
     """Makes the skeleton this mount namespace's read-only root, in two steps.
 
-    The caller is in a new mount namespace, PID namespace (as its init) and UTS
-    namespace, with the privilege to mount there. Mounts are bound by path: a
+    The caller is an instance's runtime, in the instance's new mount, PID and UTS
+    namespaces, with the privilege to mount there. Mounts are bound by path: a
     descriptor opened in another mount namespace cannot be a bind source.
     """
 

@@ -6,10 +6,11 @@ Design, in the order an instance comes to life:
    the bootstrap's modules imported and waits. Started on first use, kept for good.
 2. An instance is forked before its function is known: the server decides its cgroups
    (`cgroups.py`), makes a control socket pair and a log pipe, and asks the zygote to
-   fork. The zygote forks (clone3) the instance's init into new mount, PID, IPC, UTS
-   (and, for a function without network, network) namespaces; init forks the runtime,
-   which creates the cgroups and moves in, prepares the common part of its root, and
-   waits on the control socket. Two such spares per zygote are kept forked ahead.
+   fork. The zygote starts the instance's init (a small static program, `initprog.py`)
+   in new mount, PID, IPC, UTS (and, for a function without network, network)
+   namespaces and forks the runtime into them, which creates the cgroups and moves in,
+   prepares the common part of its root, and waits on the control socket. Two such
+   spares per zygote are kept forked ahead.
 3. `start()` takes a spare (or forks one, for the first start of a runtime, in a
    burst, or for a function without network) and sends it the function: code and layer
    directories, /tmp size, cgroup limits, environment and bootstrap arguments. The
@@ -29,9 +30,11 @@ what that loses is listed by `describe()` (typically the cgroup limits).
 
 Rejected: bubblewrap per instance (about 5 ms plus a fresh interpreter's 25-50 ms),
 and a fresh interpreter inside the namespaces (the same 25-50 ms). Rejected for now: a
-per-function template that has imported the handler (see the README of this change):
-it would run user code before the instance is locked down, and the fork-safety of
-arbitrary packages cannot be judged from outside.
+per-function template that has imported the handler. Once it has run user code it
+must be locked down already, and then it can no longer give each copy its own PID and
+mount namespaces and /tmp (its seccomp filter denies unshare and mount; allowing them
+would hand the user-namespace attack surface to the import code); and the fork-safety
+of arbitrary packages (threads, open connections) cannot be judged from outside.
 """
 
 from __future__ import annotations
