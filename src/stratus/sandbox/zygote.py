@@ -148,8 +148,8 @@ class ZygoteChild:
         return await asyncio.shield(self._exited)
 
     def peak_rss_kb(self) -> int | None:
-        # The runtime is the zygote's child: its pid is its own until the zygote has
-        # reaped it, which it reports (then this gives None) in the same breath.
+        # The runtime is the zygote's child: its pid is its own until the zygote reaps
+        # it, which comes just before the end is reported (from then on, None).
         return None if self._exited.done() else peak_rss_kb(self._runtime)
 
     def out_of_memory(self) -> bool:
