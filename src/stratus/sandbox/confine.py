@@ -73,7 +73,9 @@ class RootBuilder:
 
     def prepare(self, mounts: Sequence[Mapping[str, Any]]) -> None:
         """Everything every instance's root has: the skeleton (its own mount, on top of
-        the directory), the host directories and devices bound into it, /proc."""
+        the directory), the host directories and devices bound into it, /proc; and the
+        UTS namespace's host name."""
+        kernel.sethostname(self.hostname)
         kernel.mount(None, "/", None, kernel.MS_REC | kernel.MS_PRIVATE)
         kernel.mount(self.root, self.root, None, kernel.MS_BIND | kernel.MS_REC)
         os.chdir(self.root)  # the new mount, on top of the skeleton directory
@@ -103,7 +105,6 @@ class RootBuilder:
         kernel.pivot_root(".", ".")
         kernel.umount(".", kernel.MNT_DETACH)
         os.chdir("/")
-        kernel.sethostname(self.hostname)
 
 
 def enter_user_namespace() -> None:
