@@ -1,4 +1,4 @@
-"""The init every isolated instance has as PID 1: a static program of about 500 bytes.
+"""The init every isolated instance has as PID 1: a static program of half a kilobyte.
 
 PID 1 of an instance's PID namespace has two jobs: to exist (the namespace, and every
 process in it, ends when it does) and to reap the orphans user code leaves behind
@@ -10,7 +10,8 @@ start in a burst. This program does it in a few system calls and a few kilobytes
 1. when the server runs as root, become the instance's unprivileged host user
    (``setgroups``, ``setresgid``, ``setresuid``); in every case give up every
    capability (``capset``) and stop being dumpable, so the runtime cannot look into it;
-2. ask for SIGKILL when its parent, the zygote, dies; close every descriptor above 2;
+2. ask for SIGKILL when its parent, the zygote, dies; call itself "init" (not the
+   "memfd:init" its executable would name it); close every descriptor above 2;
 3. block SIGCHLD, then forever: reap every ended child (``wait4`` with WNOHANG), and
    sleep until the next SIGCHLD (``rt_sigtimedwait``).
 
@@ -39,7 +40,7 @@ _SETGROUPS, _SETRESGID, _SETRESUID = 116, 119, 117
 _CAPSET, _PRCTL, _CLOSE_RANGE = 126, 157, 436
 _RT_SIGPROCMASK, _WAIT4, _RT_SIGTIMEDWAIT, _EXIT_GROUP = 14, 61, 128, 231
 
-_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NAME = 1, 4, 15
 _SIGKILL, _SIGCHLD = 9, 17
 _WNOHANG, _WALL = 1, 0x40000000
 _SETUP_FAILED = 125
@@ -131,6 +132,7 @@ def build(privileged: bool, uid: int, gid: int) -> bytes:
     asm.datum("cap_header", struct.pack("<Ii", 0x20080522, 0))
     asm.datum("cap_data", bytes(24))
     asm.datum("sigchld", struct.pack("<Q", 1 << (_SIGCHLD - 1)))
+    asm.datum("name", b"init\0")
     if privileged:
         asm.mov(_EDI, 0)
         asm.mov(_ESI, 0)
@@ -152,6 +154,10 @@ def build(privileged: bool, uid: int, gid: int) -> bytes:
     asm.mov(_EDI, _PR_SET_PDEATHSIG)
     asm.mov(_ESI, _SIGKILL)
     asm.syscall(_PRCTL)  # prctl(PR_SET_PDEATHSIG, SIGKILL)
+    # Its name in ps and /proc/1/comm: "init", not the "memfd:init" of its executable.
+    asm.mov(_EDI, _PR_SET_NAME)
+    asm.lea(_ESI, "name")
+    asm.syscall(_PRCTL)  # prctl(PR_SET_NAME, "init")
     asm.mov(_EDI, 3)
     asm.mov(_ESI, 0xFFFFFFFF)
     asm.mov(_EDX, 0)

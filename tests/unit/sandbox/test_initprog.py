@@ -58,6 +58,7 @@ def test_as_root_it_becomes_nobody_and_waits(program: Any) -> None:
         assert got["Groups"] == ""
         assert got["CapEff"] == got["CapPrm"] == "0000000000000000"
         assert got["SigBlk"] == "0000000000000000"  # (SIGCHLD, while it waits for one)
+        assert got["Name"] == "init"
         assert process.poll() is None
     finally:
         process.kill()
