@@ -36,7 +36,10 @@ class Admission:
 
     @property
     def unreserved_limit(self) -> int:
-        return self.limit - sum(self._reserved().values())
+        return self._unreserved_limit(self._reserved())
+
+    def _unreserved_limit(self, reservations: Mapping[str, int]) -> int:
+        return self.limit - sum(reservations.values())
 
     def in_flight(self, name: str | None = None) -> int:
         return self._running[name] if name else sum(self._running.values())
@@ -61,14 +64,15 @@ class Admission:
         pooled = reserved is None
         if reserved is not None and self._running[name] >= reserved:
             return "ReservedFunctionConcurrentInvocationLimitExceeded", pooled
-        if pooled and self._unreserved_running >= self.limit - sum(reservations.values()):
+        if pooled and self._unreserved_running >= self._unreserved_limit(reservations):
             return "ConcurrentInvocationLimitExceeded", pooled
         if pooled:
             self._unreserved_running += 1
         self._running[name] += 1
         return None, pooled
 
-    def _leave(self, name: str, pooled: bool) -> None:
+    def leave(self, name: str, pooled: bool) -> None:
+        """Give back a slot (taken with `enter`, or by `slot_when_free`)."""
         self._running[name] -= 1
         if self._running[name] <= 0:
             del self._running[name]
@@ -110,10 +114,6 @@ class Admission:
             )
         return pooled
 
-    def leave(self, name: str, pooled: bool) -> None:
-        """Give back a slot taken with `enter`."""
-        self._leave(name, pooled)
-
     @asynccontextmanager
     async def slot_when_free(self, name: str) -> AsyncIterator[None]:
         """A slot for an asynchronous event: wait for one rather than refuse."""
@@ -132,4 +132,4 @@ class Admission:
         try:
             yield
         finally:
-            self._leave(name, pooled)
+            self.leave(name, pooled)
