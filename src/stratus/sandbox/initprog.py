@@ -12,8 +12,8 @@ start in a burst. This program does it in a few system calls and a few kilobytes
    capability (``capset``) and stop being dumpable, so the runtime cannot look into it;
 2. ask for SIGKILL when its parent, the zygote, dies; call itself "init" (not the
    "memfd:init" its executable would name it); close every descriptor above 2;
-3. block SIGCHLD, then forever: reap every ended child (``wait4`` with WNOHANG), and
-   sleep until the next SIGCHLD (``rt_sigtimedwait``).
+3. block SIGCHLD and nothing else, then forever: reap every ended child (``wait4``
+   with WNOHANG), and sleep until the next SIGCHLD (``rt_sigtimedwait``).
 
 It never ends by itself: the zygote kills it when the instance's runtime (the zygote's
 own child, forked into this namespace) has ended. A failed step exits with 125, the
@@ -162,11 +162,12 @@ def build(privileged: bool, uid: int, gid: int) -> bytes:
     asm.mov(_ESI, 0xFFFFFFFF)
     asm.mov(_EDX, 0)
     asm.syscall(_CLOSE_RANGE, check=False)  # close_range(3, ~0U, 0)
-    asm.mov(_EDI, 0)  # SIG_BLOCK
+    # The zygote starts it with every signal blocked (see `kernel.clone_exec`).
+    asm.mov(_EDI, 2)  # SIG_SETMASK
     asm.lea(_ESI, "sigchld")
     asm.mov(_EDX, 0)
     asm.mov_r10(8)
-    asm.syscall(_RT_SIGPROCMASK)  # rt_sigprocmask(SIG_BLOCK, &{SIGCHLD}, NULL, 8)
+    asm.syscall(_RT_SIGPROCMASK)  # rt_sigprocmask(SIG_SETMASK, &{SIGCHLD}, NULL, 8)
     asm.label("reap")
     asm.mov(_EDI, -1)
     asm.mov(_ESI, 0)

@@ -4,6 +4,7 @@ exit status when it cannot. How it serves an instance is tested with the sandbox
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from stratus.sandbox import initprog
+from stratus.sandbox import initprog, kernel
 
 pytestmark = [
     pytest.mark.timeout(30),
@@ -80,3 +81,57 @@ def test_it_exits_125_when_it_cannot_change_user(program: Any) -> None:
         pytest.skip("needs root to run it as another user")
     process = program(True, user=1000, group=1000)
     assert process.wait(timeout=10) == 125
+
+
+def test_started_with_every_signal_blocked_it_blocks_only_sigchld(program: Any) -> None:
+    # The zygote starts it so (kernel.clone_exec blocks them all around the clone).
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    try:
+        process = program(False)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    try:
+        got = wait_for_sleep(process.pid)
+        assert got["SigBlk"] == "0000000000000000"  # (SIGCHLD, while it waits for one)
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def program_fd() -> Iterator[int]:
+    fd = os.memfd_create("init", os.MFD_CLOEXEC)
+    os.write(fd, initprog.build(False, 65534, 65534))
+    os.fchmod(fd, 0o755)
+    yield fd
+    os.close(fd)
+
+
+def test_clone_exec_starts_it_in_new_namespaces(program_fd: int) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root for new namespaces without a user namespace")
+    flags = kernel.CLONE_NEWPID | kernel.CLONE_NEWNS | kernel.CLONE_NEWUTS | kernel.CLONE_NEWIPC
+    pid, pidfd = kernel.clone_exec(flags, program_fd)
+    try:
+        got = wait_for_sleep(pid)
+        assert got["Name"] == "init" and got["NSpid"].split()[1:] == ["1"]
+        assert os.readlink(f"/proc/{pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
+        assert got["SigBlk"] == "0000000000000000"
+        assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == set()  # ours, restored
+    finally:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(pidfd)
+
+
+def test_clone_exec_of_what_cannot_run_ends_with_125() -> None:
+    fd = os.memfd_create("not-a-program", os.MFD_CLOEXEC)
+    try:
+        os.write(fd, b"neither ELF nor script")
+        os.fchmod(fd, 0o755)
+        pid, pidfd = kernel.clone_exec(0, fd)
+        os.close(pidfd)
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 125
+    finally:
+        os.close(fd)
