@@ -9,8 +9,10 @@ interpreter, handed this source by the loader in `zygote.py`. The processes:
       |           instead of copying them)
       +- init     one per instance, started in the instance's new namespaces: PID 1 of
       |           its PID namespace. The half-kilobyte program of `initprog.py` where
-      |           the host runs it (else a copy of the zygote): drops every privilege,
-      |           then only reaps orphans. Killed by the zygote when the runtime ends.
+      |           the host runs it (started as posix_spawn starts a program: sharing
+      |           the zygote's memory until its exec, see `kernel.clone_exec`), else a
+      |           copy of the zygote: drops every privilege, then only reaps orphans.
+      |           Killed by the zygote when the runtime ends.
       +- runtime  PID 2 of the same namespace: forked by the zygote into it, joins its
                   other namespaces, creates the instance's cgroups and moves in,
                   builds its root, enters its Landlock domain, becomes sbx_user1051 in
