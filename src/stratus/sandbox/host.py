@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from stratus.sandbox import confine, kernel, seccomp
+from stratus.sandbox import clone, confine, kernel, seccomp
 
 NAMESPACES = {
     "user": kernel.CLONE_NEWUSER,
@@ -94,7 +94,7 @@ def _in_child(flags: int, action: Callable[[], None]) -> str:
     """Run `action` in a child forked into new namespaces; "" or what went wrong."""
     read, write = os.pipe()
     try:
-        pid, pidfd = kernel.fork_into(flags)
+        pid, pidfd = clone.fork_into(flags)
     except OSError as e:
         os.close(read)
         os.close(write)

@@ -162,7 +162,7 @@ def build(privileged: bool, uid: int, gid: int) -> bytes:
     asm.mov(_ESI, 0xFFFFFFFF)
     asm.mov(_EDX, 0)
     asm.syscall(_CLOSE_RANGE, check=False)  # close_range(3, ~0U, 0)
-    # The zygote starts it with every signal blocked (see `kernel.clone_exec`).
+    # The zygote starts it with every signal blocked (see `clone.clone_exec`).
     asm.mov(_EDI, 2)  # SIG_SETMASK
     asm.lea(_ESI, "sigchld")
     asm.mov(_EDX, 0)

@@ -10,7 +10,7 @@ interpreter, handed this source by the loader in `zygote.py`. The processes:
       +- init     one per instance, started in the instance's new namespaces: PID 1 of
       |           its PID namespace. The half-kilobyte program of `initprog.py` where
       |           the host runs it (started as posix_spawn starts a program: sharing
-      |           the zygote's memory until its exec, see `kernel.clone_exec`), else a
+      |           the zygote's memory until its exec, see `clone.clone_exec`), else a
       |           copy of the zygote: drops every privilege, then only reaps orphans.
       |           Killed by the zygote when the runtime ends.
       +- runtime  PID 2 of the same namespace: forked by the zygote into it, joins its
@@ -66,7 +66,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from stratus.sandbox import confine, kernel
+from stratus.sandbox import clone, confine, kernel
 from stratus.sandbox.stragglers import Stragglers
 
 _HEADER = struct.Struct("<II")
@@ -110,8 +110,8 @@ class Zygote:
     def _start_init(self, flags: int) -> tuple[int, int]:
         """An init in new namespaces of kinds `flags`: (pid, pidfd)."""
         if self.init_program is not None:
-            return kernel.clone_exec(flags, self.init_program)
-        pid, pidfd = kernel.fork_into(flags)
+            return clone.clone_exec(flags, self.init_program)
+        pid, pidfd = clone.fork_into(flags)
         if pid == 0:
             _python_init(self.config)
         return pid, pidfd

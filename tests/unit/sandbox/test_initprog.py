@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from stratus.sandbox import initprog, kernel
+from stratus.sandbox import clone, initprog, kernel
 
 pytestmark = [
     pytest.mark.timeout(30),
@@ -84,7 +84,7 @@ def test_it_exits_125_when_it_cannot_change_user(program: Any) -> None:
 
 
 def test_started_with_every_signal_blocked_it_blocks_only_sigchld(program: Any) -> None:
-    # The zygote starts it so (kernel.clone_exec blocks them all around the clone).
+    # The zygote starts it so (clone.clone_exec blocks them all around the clone).
     old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     try:
         process = program(False)
@@ -112,7 +112,7 @@ def test_clone_exec_starts_it_in_new_namespaces(program_fd: int) -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root for new namespaces without a user namespace")
     flags = kernel.CLONE_NEWPID | kernel.CLONE_NEWNS | kernel.CLONE_NEWUTS | kernel.CLONE_NEWIPC
-    pid, pidfd = kernel.clone_exec(flags, program_fd)
+    pid, pidfd = clone.clone_exec(flags, program_fd)
     try:
         got = wait_for_sleep(pid)
         assert got["Name"] == "init" and got["NSpid"].split()[1:] == ["1"]
@@ -130,7 +130,7 @@ def test_clone_exec_of_what_cannot_run_ends_with_125() -> None:
     try:
         os.write(fd, b"neither ELF nor script")
         os.fchmod(fd, 0o755)
-        pid, pidfd = kernel.clone_exec(0, fd)
+        pid, pidfd = clone.clone_exec(0, fd)
         os.close(pidfd)
         assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 125
     finally:
