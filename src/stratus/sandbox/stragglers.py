@@ -120,7 +120,7 @@ class LastPid:
                 if (stat.st_dev, stat.st_ino) == self._identity:
                     return data.rsplit(b" ", 1)[-1].strip()
             except OSError:
-                pass
+                pass  # closed behind its back (EBADF): opened again below
         return self._reopen()
 
     def _reopen(self) -> bytes:
