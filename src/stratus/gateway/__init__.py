@@ -22,7 +22,8 @@ from stratus.gateway.service import GatewayService
 from stratus.gateway.serving import GatewayApp, Registry
 from stratus.gateway.stage_cache import StageCaches
 from stratus.gateway.urls import stage_urls
-from stratus.gateway.usage_plans import Meter, UsagePlans
+from stratus.gateway.usage_meter import Meter
+from stratus.gateway.usage_plans import UsagePlans
 from stratus.gateway.workflows import Workflows
 from stratus.invoke.invoker import Invoker
 from stratus.observe.logs import LogStore

@@ -30,7 +30,8 @@ from stratus.gateway.authorizers import (
 from stratus.gateway.context import context_variables
 from stratus.gateway.errors import BadRequestException, GatewayUnsupported, NotFoundException
 from stratus.gateway.events import RouteInfo, event_v1, event_v2
-from stratus.gateway.http_apis import HTTP_AUTHORIZER, ROUTE, HttpApis, _listing
+from stratus.gateway.http_apis import HttpApis
+from stratus.gateway.http_records import HTTP_AUTHORIZER, ROUTE, _listing
 from stratus.gateway.integrations import Backends, IntegrationFailure, IntegrationTimeout
 from stratus.gateway.jwt_tokens import InsufficientScope, InvalidToken, claims_as_text, validate
 from stratus.gateway.parameters import evaluate

@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from stratus.gateway.errors import BadRequestException, GatewayUnsupported, NotFoundException
-from stratus.gateway.http_apis import INTEGRATION, ROUTE, HttpApis
+from stratus.gateway.http_apis import HttpApis
+from stratus.gateway.http_records import INTEGRATION, ROUTE
 from stratus.gateway.http_stages import DEPLOYMENT, STAGE, snapshot_of
 from stratus.gateway.openapi import (
     ANY_METHOD,

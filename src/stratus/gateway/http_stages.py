@@ -20,12 +20,12 @@ from stratus.gateway.errors import (
     GatewayUnsupported,
     NotFoundException,
 )
-from stratus.gateway.http_apis import (
+from stratus.gateway.http_apis import HttpApis
+from stratus.gateway.http_records import (
     HTTP_API,
     HTTP_AUTHORIZER,
     INTEGRATION,
     ROUTE,
-    HttpApis,
     _listing,
 )
 from stratus.gateway.records import GatewayStore, Record, new_id

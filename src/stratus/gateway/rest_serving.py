@@ -5,7 +5,9 @@ Errors are answered as REST APIs answer them, with `x-amzn-ErrorType`: 403
 `{"message":"Missing Authentication Token"}` when no resource and method match, 502
 `{"message": "Internal server error"}` when the function fails or answers a malformed
 proxy response, 504 `{"message": "Endpoint request timed out"}` on the integration
-timeout, 429 `{"message":"Too Many Requests"}` from a throttle.
+timeout, 429 `{"message":"Too Many Requests"}` from a throttle. The served form of a
+stage and those answers are in `rest_served.py`; the mapping templates and integration
+responses of MOCK and AWS integrations in `rest_mapping.py`.
 """
 
 from __future__ import annotations
@@ -13,19 +15,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qsl
 
 import anyio.to_thread
 
-from stratus.gateway.access_logs import AccessLog, compile_access_log
-from stratus.gateway.authorizers import (
-    AuthorizerCache,
-    ServedAuthorizer,
-    authorize,
-    compile_authorizer,
-)
+from stratus.gateway.access_logs import compile_access_log
+from stratus.gateway.authorizers import AuthorizerCache, authorize, compile_authorizer
 from stratus.gateway.context import authorizer_variables
 from stratus.gateway.events import RouteInfo, event_v1
 from stratus.gateway.iam_auth import IamAuthorizer, rest_refusal
@@ -36,68 +32,31 @@ from stratus.gateway.integrations import (
     IntegrationTimeout,
 )
 from stratus.gateway.requests import GatewayRequest
-from stratus.gateway.responses import (
-    GatewayResponse,
-    MalformedResponse,
-    error_response,
-    from_lambda_v1,
+from stratus.gateway.responses import GatewayResponse, MalformedResponse, from_lambda_v1
+from stratus.gateway.rest_mapping import _aws, _constant_mock, _mock
+from stratus.gateway.rest_served import (
+    BAD_GATEWAY,
+    INTERNAL,
+    MISSING_TOKEN,
+    THROTTLED,
+    TIMED_OUT,
+    UNSUPPORTED_MEDIA_TYPE,
+    RestStage,
+    ServedMethod,
 )
 from stratus.gateway.rest_stages import snapshot_resources
 from stratus.gateway.routes import RouteTable, parse_template
-from stratus.gateway.stage_cache import CachePolicy, StageCaches, cache_policy, through_cache
+from stratus.gateway.stage_cache import StageCaches, cache_policy, through_cache
 from stratus.gateway.targets import function_target
-from stratus.gateway.templates import mock_status, render
-from stratus.gateway.throttle import Bucket, bucket_for
-from stratus.gateway.usage_plans import FORBIDDEN, Meter
+from stratus.gateway.throttle import bucket_for
+from stratus.gateway.usage_meter import FORBIDDEN, Meter
 from stratus.gateway.workflows import states_action
 
 log = logging.getLogger(__name__)
 
-MISSING_TOKEN = error_response(
-    403, "Missing Authentication Token", "MissingAuthenticationTokenException"
-)
-BAD_GATEWAY = error_response(502, "Internal server error", "InternalServerErrorException")
-INTERNAL = error_response(500, "Internal server error", "InternalServerErrorException")
-TIMED_OUT = error_response(504, "Endpoint request timed out", "InternalServerErrorException")
-THROTTLED = error_response(429, "Too Many Requests", "TooManyRequestsException")
-UNSUPPORTED_MEDIA_TYPE = error_response(
-    415, "Unsupported Media Type", "UnsupportedMediaTypeException"
-)
 _GATEWAY_ERRORS = (BAD_GATEWAY, INTERNAL, TIMED_OUT, UNSUPPORTED_MEDIA_TYPE)
 
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
-
-
-@dataclass(frozen=True)
-class ServedMethod:
-    """One method of one resource in a deployment."""
-
-    resource_id: str
-    resource_path: str
-    http_method: str
-    integration: Integration
-    bucket: Bucket | None
-    api_key_required: bool = False
-    authorizer: ServedAuthorizer | None = None
-    #: authorizationType AWS_IAM: the request must carry a valid SigV4 signature.
-    iam: bool = False
-    #: None: not cached (no stage cache, caching off for the method, or TTL 0).
-    cache: CachePolicy | None = None
-    #: A MOCK integration's answer when no request can change it (see `_constant_mock`).
-    mock_answer: GatewayResponse | None = None
-
-
-@dataclass(frozen=True)
-class RestStage:
-    """A REST API stage compiled from its deployment."""
-
-    name: str
-    deployment_id: str
-    variables: dict[str, str]
-    table: RouteTable[ServedMethod]
-    bucket: Bucket | None
-    binary_types: tuple[str, ...] = field(default=())
-    access_log: AccessLog | None = None
 
 
 def compile_rest_stage(stage: dict[str, Any], deployment: dict[str, Any]) -> RestStage:
@@ -344,154 +303,6 @@ async def _dispatch(
     except MalformedResponse as error:
         log.info("malformed Lambda proxy response: %s", error)
         return BAD_GATEWAY
-
-
-def _template_context(
-    stage: RestStage, method: ServedMethod, request: GatewayRequest, params: dict[str, str]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """The `$context` values and the `$input.params` values of a request."""
-    context = {
-        "requestId": request.request_id,
-        "stage": stage.name,
-        "httpMethod": request.method,
-        "resourcePath": method.resource_path,
-        "resourceId": method.resource_id,
-        "apiId": request.api_id,
-    }
-    every: dict[str, str] = dict(parse_qsl(request.raw_query))
-    every.update({k.lower(): v for k, v in request.header_list})
-    every.update(params)
-    return context, every
-
-
-def _request_template(integration: Integration, content_type: str) -> str:
-    """The request template a MOCK integration applies to a body of `content_type`."""
-    templates = integration.request_templates
-    return templates.get(content_type) or templates.get("application/json") or ""
-
-
-def _constant_mock(integration: Integration) -> GatewayResponse | None:
-    """A MOCK integration's answer, if every request gets the same one: its request
-    templates (whichever the content type picks) and its response templates reference
-    nothing, and all the request templates select the same status. Such an answer is
-    worked out when the stage compiles and sent as is."""
-    if integration.kind != "MOCK":
-        return None
-    chosen = {_request_template(integration, kind) for kind in integration.request_templates}
-    chosen.add(_request_template(integration, "application/json"))  # any other type
-    if any("$" in template for template in chosen) or _responses_read_request(integration):
-        return None
-    statuses = {mock_status(template) for template in chosen}
-    if len(statuses) != 1:
-        return None
-    try:
-        return _integration_response({}, integration, statuses.pop(), {}, {}, "", b"")
-    except re.error as error:
-        # Not checked when stored: leave the failure to the requests, as before.
-        log.info("MOCK integration has an invalid selectionPattern: %s", error)
-        return None
-
-
-def _responses_read_request(integration: Integration) -> bool:
-    return any("$" in str(r.get("responseTemplates")) for r in integration.responses)
-
-
-def _mock(
-    stage: RestStage, method: ServedMethod, request: GatewayRequest, params: dict[str, str]
-) -> GatewayResponse:
-    integration = method.integration
-    body_text = request.body.decode("utf-8", "replace")
-    content_type = (request.header("content-type") or "application/json").split(";")[0]
-    template = _request_template(integration, content_type)
-    if "$" in template or _responses_read_request(integration):
-        context, every = _template_context(stage, method, request, params)
-    else:
-        context, every = {}, {}  # constant templates: nothing to look up
-    status = mock_status(render(template, context, stage.variables, every, body_text))
-    return _integration_response(
-        stage.variables, integration, status, context, every, body_text, b""
-    )
-
-
-async def _aws(
-    stage: RestStage,
-    method: ServedMethod,
-    request: GatewayRequest,
-    params: dict[str, str],
-    backends: Backends,
-) -> GatewayResponse:
-    """An `AWS` integration (Step Functions): template the request, map the answer."""
-    integration = method.integration
-    if not integration.action:
-        return INTERNAL
-    context, every = _template_context(stage, method, request, params)
-    body_text = request.body.decode("utf-8", "replace")
-    content_type = (request.header("content-type") or "application/json").split(";")[0].strip()
-    templates = integration.request_templates
-    template = templates.get(content_type.lower())
-    if template is not None:
-        payload = render(template, context, stage.variables, every, body_text).encode()
-    elif integration.passthrough == "NEVER" or (
-        integration.passthrough == "WHEN_NO_TEMPLATES" and templates
-    ):
-        return UNSUPPORTED_MEDIA_TYPE
-    else:
-        payload = request.body
-    try:
-        answer = await backends.call_states(integration.action, payload, integration.timeout)
-    except IntegrationTimeout:
-        return TIMED_OUT
-    except IntegrationFailure as error:
-        log.info("AWS integration failed: %s", error)
-        return INTERNAL
-    return _integration_response(
-        stage.variables,
-        integration,
-        answer.status,
-        context,
-        every,
-        answer.body.decode(),
-        answer.body,
-    )
-
-
-def _integration_response(
-    stage_variables: dict[str, str],
-    integration: Integration,
-    status: int,
-    context: dict[str, str],
-    every: dict[str, str],
-    body_text: str,
-    passed_through: bytes,
-) -> GatewayResponse:
-    """The integration response whose selectionPattern matches `status`, else the default.
-
-    Without a response template the integration's body passes through unchanged; with
-    none matching and no default, AWS answers 500 (a configuration error).
-    """
-    chosen = None
-    for response in integration.responses:
-        pattern = response.get("selectionPattern")
-        if pattern and re.fullmatch(pattern, str(status)):
-            chosen = response
-            break
-    if chosen is None:
-        chosen = next((r for r in integration.responses if not r.get("selectionPattern")), None)
-    if chosen is None:
-        log.info(
-            "%s integration has no integration response for status %s", integration.kind, status
-        )
-        return INTERNAL
-    headers = [("content-type", "application/json")]
-    for key, value in (chosen.get("responseParameters") or {}).items():
-        headers.append((key[len("method.response.header.") :], value[1:-1]))
-    out_templates = chosen.get("responseTemplates") or {}
-    out = out_templates.get("application/json") or next(iter(out_templates.values()), "")
-    if out:
-        body = render(out, context, stage_variables, every, body_text).encode()
-    else:
-        body = passed_through
-    return GatewayResponse(int(chosen["statusCode"]), headers, body)
 
 
 def _action(uri: str) -> str:

@@ -23,7 +23,7 @@ import anyio.to_thread
 from stratus.gateway.access_logs import AccessLog, write
 from stratus.gateway.authorizers import AuthorizerCache
 from stratus.gateway.context import context_variables
-from stratus.gateway.http_apis import HTTP_API
+from stratus.gateway.http_records import HTTP_API
 from stratus.gateway.http_serving import HttpStage, compile_http_stage, serve_http
 from stratus.gateway.http_stages import DEPLOYMENT, STAGE, snapshot_of
 from stratus.gateway.iam_auth import IamAuthorizer
@@ -32,16 +32,12 @@ from stratus.gateway.records import GatewayStore
 from stratus.gateway.requests import GatewayRequest
 from stratus.gateway.responses import GatewayResponse, error_response
 from stratus.gateway.rest_apis import REST_API
-from stratus.gateway.rest_serving import (
-    RestStage,
-    answer_directly,
-    compile_rest_stage,
-    serve_rest,
-)
+from stratus.gateway.rest_served import RestStage
+from stratus.gateway.rest_serving import answer_directly, compile_rest_stage, serve_rest
 from stratus.gateway.rest_stages import REST_DEPLOYMENT, REST_STAGE
 from stratus.gateway.stage_cache import StageCaches
 from stratus.gateway.urls import PATH_PREFIX, Address, Addresses, address_of
-from stratus.gateway.usage_plans import Meter
+from stratus.gateway.usage_meter import Meter
 from stratus.observe.logs import LogStore
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,8 @@
 `$context.resourceId`, `$context.apiId`, `$stageVariables.name`, `$input.params('x')`,
 `$input.body`, `$input.json('$')` and `$input.json('$.a.b')` / `$input.path('$.a.b')`
 are substituted, bare or inside `$util.escapeJavaScript(...)`; `#set`/`#if`/`#foreach`
-are refused when the template is stored (see `rest_apis._check_template`), so a
-template is never served half-evaluated.
+are refused when the template is stored (see `rest_integrations._check_template`), so
+a template is never served half-evaluated.
 """
 
 from __future__ import annotations
