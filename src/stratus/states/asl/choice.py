@@ -10,18 +10,28 @@ timestamps compare as instants, to the nanosecond, across time zone offsets.
 JSONata mode: a rule is a ``Condition`` expression that must give a boolean.
 
 A rule carries no ``Next``: the caller reads it, and ``Assign`` and ``Output`` too.
+
+The comparison operators are in `choice_comparisons`, timestamps in `timestamps`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import operator
-import re
-from collections.abc import Callable, Mapping
-from functools import lru_cache
+from collections.abc import Mapping
 from typing import Any, Final
 
 from stratus.states.asl import jsonata
+from stratus.states.asl.choice_comparisons import (
+    _IS,
+    _ORDER,
+    _Get,
+    _is_number,
+    _is_present,
+    _literal_comparison,
+    _path_comparison,
+    _string_matches,
+    _Test,
+    _type_test,
+)
 from stratus.states.asl.errors import QUERY_EVALUATION_ERROR, RUNTIME, StatesError
 from stratus.states.asl.paths import (
     Path,
@@ -32,12 +42,10 @@ from stratus.states.asl.paths import (
     json_type,
 )
 from stratus.states.asl.scope import Scope
+from stratus.states.asl.timestamps import _instant
 
 JSONATA: Final = "JSONata"
 SCHEMA: Final = "SCHEMA_VALIDATION_FAILED"
-
-_Test = Callable[[Any, Scope], bool]
-_Get = Callable[[Any, Scope], Any]
 
 
 class ChoiceRuleError(ValueError):
@@ -137,13 +145,6 @@ def _compile_condition(rule: Any) -> jsonata.JsonataExpression | bool:
 
 # ── JSONPath ────────────────────────────────────────────────────────────────────────────
 
-_ORDER: Final[dict[str, Callable[[Any, Any], bool]]] = {
-    "Equals": operator.eq,
-    "LessThan": operator.lt,
-    "GreaterThan": operator.gt,
-    "LessThanEquals": operator.le,
-    "GreaterThanEquals": operator.ge,
-}
 _KINDS: Final = ("String", "Numeric", "Timestamp", "Boolean")
 
 #: Every comparison operator: name → (kind, relation, operand is a path).
@@ -291,200 +292,6 @@ def _literal(kind: str, value: Any, where: str) -> Any:
         return instant
     expected = {"String": "STRING", "Numeric": "NUMBER", "Boolean": "BOOLEAN"}.get(kind, "STRING")
     raise ChoiceRuleError(f"Expected value of type [{expected}]", where)
-
-
-def _literal_comparison(get: _Get, kind: str, relation: str, literal: Any) -> _Test:
-    compare = _ORDER[relation]
-    if kind == "Numeric":
-
-        def numeric(data: Any, scope: Scope) -> bool:
-            value = get(data, scope)
-            return (value.__class__ is int or value.__class__ is float) and compare(value, literal)
-
-        return numeric
-    if kind == "Boolean":
-        return lambda data, scope: get(data, scope) is literal
-    if kind == "Timestamp":
-
-        def timestamp(data: Any, scope: Scope) -> bool:
-            value = get(data, scope)
-            if value.__class__ is not str:
-                return False
-            instant = _instant(value)
-            return instant is not None and compare(instant, literal)
-
-        return timestamp
-    if relation == "Equals":
-        return lambda data, scope: bool(get(data, scope) == literal)
-    literal_ascii = literal.isascii()
-    literal_units = _utf16(literal)
-
-    def string(data: Any, scope: Scope) -> bool:
-        value = get(data, scope)
-        if value.__class__ is not str:
-            return False
-        if literal_ascii and value.isascii():
-            return compare(value, literal)
-        return compare(_utf16(value), literal_units)
-
-    return string
-
-
-def _path_comparison(get: _Get, get_other: _Get, kind: str, relation: str) -> _Test:
-    compare = _ORDER[relation]
-    accepts = _ACCEPTS[kind]
-
-    def test(data: Any, scope: Scope) -> bool:
-        value = get(data, scope)
-        other = get_other(data, scope)
-        if not (accepts(value) and accepts(other)):
-            return False
-        if kind == "Timestamp":
-            value, other = _instant(value), _instant(other)
-            return value is not None and other is not None and compare(value, other)
-        if kind == "String" and not (value.isascii() and other.isascii()):
-            return compare(_utf16(value), _utf16(other))
-        return compare(value, other)
-
-    return test
-
-
-def _is_present(path: Path, expected: bool) -> _Test:
-    evaluate = path.evaluate
-
-    def test(data: Any, scope: Scope) -> bool:
-        try:
-            evaluate(data, scope)
-        except PathMatchError:
-            return not expected
-        return expected
-
-    return test
-
-
-def _type_test(get: _Get, accepts: Callable[[Any], bool], expected: bool) -> _Test:
-    return lambda data, scope: accepts(get(data, scope)) is expected
-
-
-def _is_number(value: Any) -> bool:
-    return value.__class__ is int or value.__class__ is float
-
-
-def _is_timestamp(value: Any) -> bool:
-    return value.__class__ is str and _instant(value) is not None
-
-
-_IS: Final[dict[str, Callable[[Any], bool]]] = {
-    "IsNull": lambda value: value is None,
-    "IsNumeric": _is_number,
-    "IsString": lambda value: value.__class__ is str,
-    "IsBoolean": lambda value: value is True or value is False,
-    "IsTimestamp": _is_timestamp,
-}
-_ACCEPTS: Final[dict[str, Callable[[Any], bool]]] = {
-    "String": _IS["IsString"],
-    "Numeric": _is_number,
-    "Boolean": _IS["IsBoolean"],
-    "Timestamp": _IS["IsString"],
-}
-
-
-def _utf16(text: str) -> bytes:
-    """`text` in an order that compares as Java's ``compareTo`` (UTF-16 code units)."""
-    return text.encode("utf-16-be", "surrogatepass")
-
-
-# ── StringMatches ───────────────────────────────────────────────────────────────────────
-
-
-def _string_matches(get: _Get, pattern: str) -> _Test:
-    matches = glob_matcher(pattern)
-
-    def test(data: Any, scope: Scope) -> bool:
-        value = get(data, scope)
-        return value.__class__ is str and matches(value)
-
-    return test
-
-
-def glob_matcher(pattern: str) -> Callable[[str], bool]:
-    """StringMatches: ``*`` matches any run of characters; ``\\*`` is a star, ``\\\\`` a
-    backslash; any other character, a lone backslash included, matches itself.
-
-    Literal parts are found left to right with `str.find`, never by regex backtracking, so
-    a pattern of many stars cannot take exponential time.
-    """
-    parts = [""]
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\" and pattern[i + 1 : i + 2] in ("*", "\\"):
-            parts[-1] += pattern[i + 1]
-            i += 2
-            continue
-        if char == "*":
-            parts.append("")
-        else:
-            parts[-1] += char
-        i += 1
-    if len(parts) == 1:
-        literal = parts[0]
-        return lambda text: text == literal
-    first, middle, last = parts[0], parts[1:-1], parts[-1]
-    fixed = len(first) + len(last)
-
-    def matches(text: str) -> bool:
-        if len(text) < fixed or not text.startswith(first) or not text.endswith(last):
-            return False
-        at, end = len(first), len(text) - len(last)
-        for part in middle:
-            found = text.find(part, at, end)
-            if found < 0:
-                return False
-            at = found + len(part)
-        return True
-
-    return matches
-
-
-# ── timestamps ──────────────────────────────────────────────────────────────────────────
-
-_TIMESTAMP: Final = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
-    r"(?:Z|([+-])([0-9]{2}):([0-9]{2}))"
-)
-_EPOCH_DAY: Final = dt.date(1970, 1, 1).toordinal()
-_LONGEST_TIMESTAMP: Final = len("2000-01-01T00:00:00.123456789+00:00")
-
-
-@lru_cache(maxsize=4096)
-def _instant(text: str) -> int | None:
-    """An RFC 3339 timestamp as nanoseconds since the epoch, or None if it is not one.
-
-    AWS's profile: an uppercase ``T`` and ``Z``, a numeric offset otherwise (up to ±18:00,
-    as Java allows), at most nine fractional digits, no leap second.
-    """
-    match = _TIMESTAMP.fullmatch(text) if len(text) <= _LONGEST_TIMESTAMP else None
-    if match is None:
-        return None
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    fraction, sign, offset_hours, offset_minutes = match.groups()[6:]
-    if hour > 23 or minute > 59 or second > 59:
-        return None
-    try:
-        days = dt.date(year, month, day).toordinal() - _EPOCH_DAY
-    except ValueError:
-        return None
-    offset = 0
-    if sign is not None:
-        offset = int(offset_hours) * 3600 + int(offset_minutes) * 60
-        if int(offset_minutes) > 59 or offset > 18 * 3600:
-            return None
-        if sign == "-":
-            offset = -offset
-    seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
-    nanos = int(fraction.ljust(9, "0")) if fraction else 0
-    return seconds * 1_000_000_000 + nanos
 
 
 # ── messages ────────────────────────────────────────────────────────────────────────────

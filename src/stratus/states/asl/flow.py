@@ -16,7 +16,8 @@ from typing import Any
 
 from stratus.states.asl import jsonata, payload
 from stratus.states.asl.errors import ALL, TASK_FAILED, TERMINAL, TIMEOUT, StatesError
-from stratus.states.asl.paths import Path, apply_result_path, compile_path, compile_reference_path
+from stratus.states.asl.paths import Path, compile_path, compile_reference_path
+from stratus.states.asl.result_path import apply_result_path
 from stratus.states.asl.runtime import Visit
 
 JSONPATH = "JSONPath"

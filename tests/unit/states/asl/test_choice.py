@@ -10,7 +10,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from stratus.states.asl.choice import ChoiceRuleError, Rule, compile_rule, glob_matcher
+from stratus.states.asl.choice import ChoiceRuleError, Rule, compile_rule
+from stratus.states.asl.choice_comparisons import glob_matcher
 from stratus.states.asl.errors import QUERY_EVALUATION_ERROR, RUNTIME, StatesError
 from stratus.states.asl.scope import Scope
 

@@ -14,10 +14,10 @@ from stratus.states.asl.errors import RESULT_PATH_MATCH_FAILURE, StatesError
 from stratus.states.asl.paths import (
     PathMatchError,
     PathSyntaxError,
-    apply_result_path,
     compile_path,
     compile_reference_path,
 )
+from stratus.states.asl.result_path import apply_result_path
 from stratus.states.asl.scope import Scope
 
 pytestmark = pytest.mark.timeout(60)
