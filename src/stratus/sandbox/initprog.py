@@ -17,7 +17,7 @@ start in a burst. This program does it in a few system calls and a few kilobytes
 
 It never ends by itself: the zygote kills it when the instance's runtime (the zygote's
 own child, forked into this namespace) has ended. A failed step exits with 125, the
-status of a failed set-up (`nursery.SETUP_FAILED`).
+status of a failed set-up (`instance_setup.SETUP_FAILED`).
 
 The program is assembled here, in the server, by a small assembler for the dozen
 instruction forms it needs (each named below with its Intel-syntax mnemonic), into an

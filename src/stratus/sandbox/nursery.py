@@ -18,7 +18,7 @@ interpreter, handed this source by the loader in `zygote.py`. The processes:
                   builds its root, enters its Landlock domain, becomes sbx_user1051 in
                   a user namespace of its own, drops every privilege, installs seccomp,
                   then runs the bootstrap's main() exactly as a fresh interpreter's
-                  launcher would.
+                  launcher would (`instance_setup.py`).
 
 The runtime is not PID 1 on purpose: PID 1 ignores signals it has no handler for (a
 handler's ``os.kill(os.getpid(), SIGKILL)`` would do nothing) and inherits every orphan;
@@ -50,13 +50,11 @@ their function (spares, see `isolated.py`).
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import fcntl
 import gc
 import json
-import marshal
 import os
 import select
 import signal
@@ -67,15 +65,10 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from stratus.sandbox import clone, confine, kernel
-from stratus.sandbox.stragglers import Stragglers
+from stratus.sandbox.instance_setup import abort_setup, become_runtime
 
-_HEADER = struct.Struct("<II")
 _PID = struct.Struct("<i")
-# Where an instance's runtime keeps its descriptors while it sets up.
-_CONTROL_FD, _LOG_FD = 3, 4
 _MFD_EXEC = 0x10  # (os.MFD_EXEC is not in every Python this runs on)
-#: Exit code of an init or runtime whose confinement failed (the reason is in its log).
-SETUP_FAILED = 125
 #: Directories whose content inside an instance differs from the host's.
 _INSIDE_ONLY = ("/var/task", "/opt", "/tmp", "/var/runtime")
 
@@ -248,7 +241,7 @@ class Zygote:
             self._send({"t": "failed", "id": request["id"], "error": str(e)})
             return None
         if runtime == 0:
-            return self._become_runtime(request, control, log, pidfd, flags)
+            return become_runtime(self, request, control, log, pidfd, flags)
         for fd in (control, log):
             os.close(fd)
         self.runtimes[runtime] = init
@@ -294,7 +287,7 @@ class Zygote:
                     return 0
                 os.write(report_w, _PID.pack(runtime))
             except BaseException as e:
-                _fail("sandbox set-up failed", e)
+                abort_setup("sandbox set-up failed", e)
             os._exit(0)
         os.close(report_w)
         try:
@@ -306,88 +299,6 @@ class Zygote:
             raise OSError(errno.ECHILD, "the runtime could not be forked")
         (runtime,) = _PID.unpack(data)
         return int(runtime)
-
-    # --- inside the instance ---------------------------------------------------------
-
-    def _become_runtime(
-        self, request: dict[str, Any], control: int, log: int, init_pidfd: int, flags: int
-    ) -> Callable[[], None]:
-        """PID 2: join init's namespaces, confine the instance and itself, then hand over
-        to the bootstrap."""
-        config = self.config
-        self.sock.detach()  # this process reuses its number; the object must not close it
-        try:
-            _place([control, log, init_pidfd], _CONTROL_FD)
-            kernel.close_descriptors_from(_LOG_FD + 2)
-            # (Unprivileged, it was born in the user namespace; as root there is none.)
-            kernel.setns(_LOG_FD + 1, flags & ~(kernel.CLONE_NEWPID | kernel.CLONE_NEWUSER))
-            os.close(_LOG_FD + 1)
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            if not config["privileged"]:
-                uid, gid = self.host_ids  # the user namespace made with init
-                confine.map_ids(f"0 {uid} 1", f"0 {gid} 1")
-            if request["cgroups"]:
-                confine.enter_cgroups(request["cgroups"])
-                if config["cgroup_namespace"]:
-                    kernel.unshare(kernel.CLONE_NEWCGROUP)
-            root = confine.RootBuilder(config["root"], config["hostname"])
-            root.prepare(self.mounts)
-            confine.scope(config["landlock"])
-            # All so far is the same for every function: a spare instance waits here,
-            # with no code, no environment and nothing of any function yet.
-            try:
-                setup = _read_setup(_CONTROL_FD)
-            except EOFError:
-                os._exit(0)  # a spare the server let go
-            confine.write_limits(setup["limits"])
-            root.finish(setup["code"], setup["layers"], setup["tmp_mb"])
-            root.enter()  # init's root moves along: it is in the same mount namespace
-            if config["privileged"]:
-                confine.drop_to(config["uid"], config["gid"])
-                kernel.set_dumpable(True)  # reset by the uid change; needed for uid_map
-            confine.enter_user_namespace()
-            confine.lock_down(self.seccomp)
-            os.chdir("/var/task")
-            null = os.open("/dev/null", os.O_RDONLY)
-            os.dup2(null, 0)
-            os.dup2(_LOG_FD, 1)
-            os.dup2(_LOG_FD, 2)
-            kernel.close_descriptors_from(_LOG_FD)
-        except BaseException as e:
-            _fail("sandbox set-up failed", e, (_LOG_FD, 2))
-        self._become_fresh(setup)
-        return Stragglers()
-
-    def _become_fresh(self, setup: dict[str, Any]) -> None:
-        """Leave the interpreter as a fresh one running the bootstrap would be (the
-        zygote already tidied sys.modules): its environment and arguments."""
-        _set_environment(setup["env"])
-        sys.argv[:] = setup["argv"]
-
-
-def _set_environment(environment: dict[str, str]) -> None:
-    """Make `environment` the whole environment, in os.environ and in the C library's.
-
-    What ``os.environ.clear()`` then ``update()`` do, without their per-item Python
-    machinery (``clear`` pops one item at a time): 0.37 ms of every cold start, a fifth
-    of that this way. The mapping's own dict is filled as its ``__setitem__`` fills it,
-    keys and values encoded as os.environ encodes them on POSIX.
-    """
-    data = getattr(os.environ, "_data", None)
-    if not isinstance(data, dict):  # not CPython's os._Environ: the long way
-        os.environ.clear()
-        os.environ.update(environment)
-        return
-    for key in list(data):
-        os.unsetenv(key)
-    data.clear()
-    encoding = sys.getfilesystemencoding()
-    for name, value in environment.items():
-        key = name.encode(encoding, "surrogateescape")
-        text = value.encode(encoding, "surrogateescape")
-        os.putenv(key, text)
-        data[key] = text
 
 
 def _immortalize() -> None:
@@ -468,7 +379,7 @@ def _python_init(config: dict[str, Any]) -> NoReturn:
         kernel.set_parent_death_signal(signal.SIGKILL)  # after the uid change clears it
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
     except BaseException as e:
-        _fail("sandbox set-up failed", e)
+        abort_setup("sandbox set-up failed", e)
     while True:
         try:
             while os.waitpid(-1, os.WNOHANG)[0]:
@@ -476,43 +387,6 @@ def _python_init(config: dict[str, Any]) -> NoReturn:
         except ChildProcessError:
             pass
         signal.sigwait({signal.SIGCHLD})
-
-
-def _read_setup(fd: int) -> dict[str, Any]:
-    """The one frame the engine sends before the bootstrap starts: the function (code,
-    limits, environment, argv), marshalled (decoding JSON took 0.2 ms of a cold start)."""
-    data = b""
-    while len(data) < _HEADER.size:
-        chunk = os.read(fd, _HEADER.size - len(data))
-        if not chunk:
-            raise EOFError("control channel closed before set-up")
-        data += chunk
-    meta_len, body_len = _HEADER.unpack(data)
-    rest = b""
-    while len(rest) < meta_len + body_len:
-        chunk = os.read(fd, meta_len + body_len - len(rest))
-        if not chunk:
-            raise EOFError("control channel closed during set-up")
-        rest += chunk
-    setup: dict[str, Any] = marshal.loads(rest[:meta_len])
-    return setup
-
-
-def _place(fds: list[int], first: int) -> None:
-    """Give `fds` the numbers first, first + 1, ..., whatever numbers they have now."""
-    moved = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds]  # out of the way first
-    for offset, fd in enumerate(moved):
-        os.dup2(fd, first + offset)
-
-
-def _fail(what: str, error: BaseException, fds: tuple[int, ...] = (2,)) -> NoReturn:
-    """Say why set-up failed (in the instance's log where there is one, and on the
-    zygote's stderr, the server's log) and end the process."""
-    message = f"[Stratus] {what}: {error!r}\n".encode()
-    for fd in fds:
-        with contextlib.suppress(OSError):
-            os.write(fd, message)
-    os._exit(SETUP_FAILED)
 
 
 def main(config: dict[str, Any], keep_modules: frozenset[str]) -> tuple[Any, Any, Any]:
