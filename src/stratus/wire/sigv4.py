@@ -22,9 +22,6 @@ the clock; `verify` rebuilds the canonical request once the body is in.
 
 from __future__ import annotations
 
-import calendar
-import email.utils
-import functools
 import hashlib
 import hmac
 import re
@@ -32,26 +29,26 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
 
-from botocore.auth import EMPTY_SHA256_HASH, SigV4Auth
+from botocore.auth import EMPTY_SHA256_HASH
 from botocore.awsrequest import AWSRequest
-from botocore.compat import HTTPHeaders
-from botocore.credentials import ReadOnlyCredentials
-from botocore.utils import normalize_url_path
 
 from stratus.errors import (
     InvalidSignatureException,
     MissingAuthenticationTokenException,
     UnrecognizedClientException,
 )
+from stratus.wire.sigv4_canonical import (
+    _direct_canonical_request,
+    _ReceivedRequestSigner,
+    _without_signature,
+)
+from stratus.wire.sigv4_dates import _AMZ_DATE, _amz_date, _epoch, _from_http_date
 from stratus.wire.types import CredentialStore, Principal
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 #: How far X-Amz-Date may be from the server clock, as AWS allows.
 MAX_CLOCK_SKEW_SECONDS = 15 * 60
-
-_AMZ_DATE = re.compile(r"^\d{8}T\d{6}Z$")
 _HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 MISMATCH_MESSAGE = (
@@ -75,38 +72,6 @@ class SignedRequest:
     signature: str
     #: True for a presigned URL (the signature travels in the query).
     presigned: bool
-
-
-class _ReceivedRequestSigner(SigV4Auth):
-    """botocore's signer, pointed at a request we received rather than one we send."""
-
-    def __init__(
-        self, secret_key: str, service: str, region: str, signing_key: bytes, body: bytes
-    ) -> None:
-        super().__init__(ReadOnlyCredentials("", secret_key, None), service, region)
-        self._signing_key = signing_key
-        self._received_body = body
-
-    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
-        # The request holds exactly the headers the client signed. botocore's blacklist
-        # (user-agent, expect, ...) is for what it sends; another SDK may sign those.
-        header_map = HTTPHeaders()
-        for name, value in request.headers.items():
-            header_map[name.lower()] = value
-        return header_map
-
-    def payload(self, request: AWSRequest) -> str:
-        # What botocore's payload() computes for a bytes body sent over http: the hex
-        # SHA-256, or that of the empty string. Reading `request.body` would make
-        # botocore re-prepare the whole request just to hand the bytes back.
-        body = self._received_body
-        return hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256_HASH
-
-    def signature(self, string_to_sign: str, request: AWSRequest) -> str:
-        # Same HMAC chain as botocore, with the derived key cached per day.
-        return hmac.new(
-            self._signing_key, string_to_sign.encode("utf-8"), hashlib.sha256
-        ).hexdigest()
 
 
 class SigV4Verifier:
@@ -389,79 +354,8 @@ class SigV4Verifier:
         return key
 
 
-def _direct_canonical_request(
-    method: str,
-    raw_path: str,
-    raw_query: str,
-    headers: Mapping[str, list[str]],
-    payload_hash: str,
-) -> str:
-    """The SigV4 canonical request, as botocore's `SigV4Auth.canonical_request` builds
-    it for a non-S3 service from a URL whose path and query are already encoded."""
-    path = _canonical_path(raw_path or "/")
-    query = ""
-    if raw_query:
-        pairs = sorted(pair.partition("=")[::2] for pair in raw_query.split("&"))
-        query = "&".join(f"{key}={value}" for key, value in pairs)
-    names = sorted(headers)
-    canonical_headers = "".join(
-        f"{name}:{','.join(' '.join(v.split()) for v in headers[name])}\n" for name in names
-    )
-    return "\n".join(
-        (method.upper(), path, query, canonical_headers, ";".join(names), payload_hash)
-    )
-
-
-# Cached: a client calls the same few paths again and again, and botocore's normaliser
-# plus quote() cost microseconds each time.
-@functools.lru_cache(maxsize=1024)
-def _canonical_path(raw_path: str) -> str:
-    return quote(normalize_url_path(raw_path), safe="/~")
-
-
 def _derive_key(secret: str, date: str, region: str, service: str) -> bytes:
     key = f"AWS4{secret}".encode()
     for part in (date, region, service, "aws4_request"):
         key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
     return key
-
-
-def _without_signature(raw_query: str) -> str:
-    return "&".join(
-        pair
-        for pair in raw_query.split("&")
-        if unquote(pair.partition("=")[0]) != "X-Amz-Signature"
-    )
-
-
-# Cached: clients send the same second many times over.
-@functools.lru_cache(maxsize=64)
-def _epoch(timestamp: str) -> int:
-    return calendar.timegm(
-        (
-            int(timestamp[0:4]),
-            int(timestamp[4:6]),
-            int(timestamp[6:8]),
-            int(timestamp[9:11]),
-            int(timestamp[11:13]),
-            int(timestamp[13:15]),
-            0,
-            0,
-            0,
-        )
-    )
-
-
-def _amz_date(epoch: float) -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(epoch))
-
-
-def _from_http_date(value: str | None) -> str | None:
-    # botocore signs with the Date header's time when a request carries Date instead.
-    if value is None:
-        return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return _amz_date(parsed.timestamp())
