@@ -21,9 +21,10 @@ from stratus.errors import (
     ResourceNotFoundException,
 )
 from stratus.functions.aliases import AliasService, is_alias_name
+from stratus.functions.configuration import ConfigChange
 from stratus.functions.layers import LayerService
 from stratus.functions.model import FunctionVersion, parse_function_ref
-from stratus.functions.service import ConfigChange, FunctionService
+from stratus.functions.service import FunctionService
 from stratus.wire.types import OperationHandler, Params, RequestContext, Result
 
 #: A base64 zip of 50 MB inside a JSON request is this large (Lambda's own figure).

@@ -12,17 +12,13 @@ create call returns at once, as Lambda's does.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 
@@ -33,7 +29,9 @@ from stratus.errors import (
     ResourceNotFoundException,
 )
 from stratus.functions.code import CodeStore, check_zip
-from stratus.functions.layers import LayerVersion, check_total_size, unzipped_size
+from stratus.functions.configuration import ConfigChange, _check_config
+from stratus.functions.layers import check_total_size, unzipped_size
+from stratus.functions.lifecycle import _in_progress, _settled
 from stratus.functions.model import (
     LATEST,
     FunctionVersion,
@@ -41,36 +39,14 @@ from stratus.functions.model import (
     lambda_timestamp,
     new_revision_id,
 )
-from stratus.functions.validation import (
-    check_environment,
-    check_memory,
-    check_runtime,
-    check_timeout,
-)
+from stratus.functions.paging import _decode_marker, _encode_marker, _order
+from stratus.functions.validation import check_runtime
 from stratus.store.schema import function_versions, functions
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[str], None]
 DeleteGuard = Callable[[str, str], None]
-
-
-@dataclass(frozen=True)
-class ConfigChange:
-    """The configuration members an update may change; None means unchanged."""
-
-    runtime: str | None = None
-    role: str | None = None
-    handler: str | None = None
-    description: str | None = None
-    timeout: int | None = None
-    memory_size: int | None = None
-    environment: Mapping[str, str] | None = None
-    ephemeral_storage: int | None = None
-    log_format: str | None = None
-    log_group: str | None = None
-    tracing_mode: str | None = None
-    layers: tuple[LayerVersion, ...] | None = None
 
 
 class FunctionService:
@@ -429,56 +405,3 @@ class FunctionService:
                 self._save(fn.replace(**_settled(fn, failure)))
         except Exception:
             log.exception("preparing function %s failed", name)
-
-
-def _check_config(fn: FunctionVersion) -> None:
-    check_timeout(fn.timeout)
-    check_memory(fn.memory_size)
-    check_environment(fn.environment)
-    check_runtime(fn.runtime)
-
-
-def _in_progress() -> dict[str, Any]:
-    return {
-        "last_update_status": "InProgress",
-        "last_update_status_reason": "The function is being updated.",
-        "last_update_status_reason_code": None,
-        "revision_id": new_revision_id(),
-        "last_modified": lambda_timestamp(),
-    }
-
-
-def _settled(fn: FunctionVersion, failure: str | None) -> dict[str, Any]:
-    """The fields that close a Pending state or an InProgress update."""
-    changes: dict[str, Any] = {"revision_id": new_revision_id()}
-    if fn.state == "Pending":
-        changes.update(
-            state="Failed" if failure else "Active",
-            state_reason=failure,
-            state_reason_code="InvalidConfiguration" if failure else None,
-        )
-    if fn.last_update_status == "InProgress":
-        changes.update(
-            last_update_status="Failed" if failure else "Successful",
-            last_update_status_reason=failure,
-            last_update_status_reason_code="InvalidConfiguration" if failure else None,
-        )
-    if not failure and fn.state == "Failed":
-        changes.update(state="Active", state_reason=None, state_reason_code=None)
-    return changes
-
-
-def _order(name: str, version: str) -> tuple[str, int]:
-    """Functions by name, each with `$LATEST` before its numbered versions."""
-    return (name, -1 if version == LATEST or not version.isdigit() else int(version))
-
-
-def _encode_marker(name: str) -> str:
-    return base64.urlsafe_b64encode(name.encode()).decode()
-
-
-def _decode_marker(marker: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(marker.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidParameterValueException(f"Invalid marker: {marker}") from exc

@@ -1,0 +1,159 @@
+"""`stratus functions` and the commands that manage what is deployed: publish, versions,
+alias (with canary weights) and concurrency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from botocore.exceptions import ClientError, EndpointConnectionError
+from rich.table import Table
+
+from stratus.cli.app import app
+from stratus.cli.common import DataDirOpt, EndpointOpt, out
+from stratus.cli.common import aws_error as _aws_error
+from stratus.cli.common import connection as _connection
+from stratus.cli.common import fail as _fail
+from stratus.cli.common import unreachable as _unreachable
+
+
+@app.command()
+def functions(endpoint_url: EndpointOpt = None, data_dir: DataDirOpt = None) -> None:
+    """List functions (a table on a terminal, tab-separated lines otherwise)."""
+    conn = _connection(endpoint_url, data_dir)
+    header = ("name", "runtime", "handler", "memory", "timeout", "state", "last modified")
+    rows: list[tuple[str, ...]] = []
+    try:
+        for page in conn.client("lambda").get_paginator("list_functions").paginate():
+            rows += [
+                (
+                    fn["FunctionName"],
+                    fn["Runtime"],
+                    fn["Handler"],
+                    f"{fn['MemorySize']} MB",
+                    f"{fn['Timeout']} s",
+                    fn.get("State", ""),
+                    fn["LastModified"],
+                )
+                for fn in page["Functions"]
+            ]
+    except ClientError as exc:
+        raise _aws_error(exc) from exc
+    except EndpointConnectionError as exc:
+        raise _unreachable(conn) from exc
+    if out.is_terminal:
+        table = Table(*header)
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+    else:
+        for row in [header, *rows]:
+            print("\t".join(row))
+
+
+@app.command()
+def publish(
+    name: Annotated[str, typer.Argument(help="Function name.")],
+    description: Annotated[str | None, typer.Option(help="Version description.")] = None,
+    endpoint_url: EndpointOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Publish $LATEST as a new version (or name the last one if nothing changed)."""
+    args: dict[str, Any] = {"FunctionName": name}
+    if description is not None:
+        args["Description"] = description
+    version = _call(endpoint_url, data_dir, "publish_version", **args)
+    out.print(f"version {version['Version']} of {name} (CodeSha256 {version['CodeSha256']})")
+
+
+@app.command()
+def versions(
+    name: Annotated[str, typer.Argument(help="Function name.")],
+    endpoint_url: EndpointOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """List a function's versions and aliases."""
+    listed = _call(endpoint_url, data_dir, "list_versions_by_function", FunctionName=name)
+    aliases = _call(endpoint_url, data_dir, "list_aliases", FunctionName=name)["Aliases"]
+    for version in listed["Versions"]:
+        print(f"{version['Version']}\t{version['LastModified']}\t{version.get('Description', '')}")
+    for alias in aliases:
+        weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        split = "".join(f" + {v} at {w:.0%}" for v, w in weights.items())
+        print(f"alias {alias['Name']} -> {alias['FunctionVersion']}{split}")
+
+
+@app.command()
+def alias(
+    name: Annotated[str, typer.Argument(help="Function name.")],
+    alias_name: Annotated[str, typer.Argument(metavar="ALIAS", help="Alias name.")],
+    version: Annotated[str, typer.Argument(help="Version the alias points to.")],
+    weight: Annotated[
+        str | None, typer.Option(help="VERSION=WEIGHT: send that share (0-1) to a second version.")
+    ] = None,
+    endpoint_url: EndpointOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Create or move an alias (optionally splitting traffic for a canary release)."""
+    args: dict[str, Any] = {"FunctionName": name, "Name": alias_name, "FunctionVersion": version}
+    weights: dict[str, float] = {}
+    if weight:
+        extra, _, share = weight.partition("=")
+        try:
+            weights[extra] = float(share)
+        except ValueError as exc:
+            raise _fail(f"--weight wants VERSION=WEIGHT, got {weight!r}") from exc
+    args["RoutingConfig"] = {"AdditionalVersionWeights": weights}
+    conn = _connection(endpoint_url, data_dir)
+    client = conn.client("lambda")
+    try:
+        try:
+            client.get_alias(FunctionName=name, Name=alias_name)
+            result = client.update_alias(**args)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            result = client.create_alias(**args)
+    except ClientError as exc:
+        raise _aws_error(exc) from exc
+    except EndpointConnectionError as exc:
+        raise _unreachable(conn) from exc
+    out.print(f"alias {result['Name']} -> version {result['FunctionVersion']}")
+
+
+@app.command()
+def concurrency(
+    name: Annotated[str, typer.Argument(help="Function name.")],
+    reserved: Annotated[
+        int | None, typer.Argument(help="Reserved concurrency to set (omit to show it).")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the reservation.")] = False,
+    endpoint_url: EndpointOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Show, set or clear a function's reserved concurrency."""
+    if clear:
+        _call(endpoint_url, data_dir, "delete_function_concurrency", FunctionName=name)
+    elif reserved is not None:
+        _call(
+            endpoint_url,
+            data_dir,
+            "put_function_concurrency",
+            FunctionName=name,
+            ReservedConcurrentExecutions=reserved,
+        )
+    current = _call(endpoint_url, data_dir, "get_function_concurrency", FunctionName=name)
+    value = current.get("ReservedConcurrentExecutions")
+    out.print(f"{name}: " + ("unreserved" if value is None else f"{value} reserved"))
+
+
+def _call(endpoint_url: str | None, data_dir: Path | None, operation: str, **args: Any) -> Any:
+    """One Lambda API call, with errors printed the CLI's way."""
+    conn = _connection(endpoint_url, data_dir)
+    try:
+        return getattr(conn.client("lambda"), operation)(**args)
+    except ClientError as exc:
+        raise _aws_error(exc) from exc
+    except EndpointConnectionError as exc:
+        raise _unreachable(conn) from exc
