@@ -10,6 +10,7 @@ failure.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 import signal
@@ -177,7 +178,6 @@ class _VforkExec:
             ctypes.c_void_p,
         )
         self._call = prototype(code)
-        self._stack = stack
         self._pidfd = ctypes.c_int(-1)
         self._args = _CloneArgs(exit_signal=17, stack=stack, stack_size=self._STACK_BYTES)
         self._args.pidfd = ctypes.addressof(self._pidfd)
@@ -202,15 +202,12 @@ class _VforkExec:
         return pid, self._pidfd.value
 
 
-_VFORK_EXEC: list[_VforkExec | None] = []
-
-
+@functools.cache
 def _vfork_exec() -> _VforkExec | None:
     """The routine, made on first use (in the zygote); None where it cannot be."""
-    if not _VFORK_EXEC:
-        try:
-            usable = platform.machine() == "x86_64"
-            _VFORK_EXEC.append(_VforkExec() if usable else None)
-        except (OSError, AttributeError):
-            _VFORK_EXEC.append(None)
-    return _VFORK_EXEC[0]
+    if platform.machine() != "x86_64":
+        return None
+    try:
+        return _VforkExec()
+    except (OSError, AttributeError):
+        return None

@@ -35,6 +35,8 @@ import platform
 import struct
 from dataclasses import dataclass, field
 
+from stratus.sandbox.instance_setup import SETUP_FAILED
+
 # x86-64 system call numbers.
 _SETGROUPS, _SETRESGID, _SETRESUID = 116, 119, 117
 _CAPSET, _PRCTL, _CLOSE_RANGE = 126, 157, 436
@@ -43,7 +45,6 @@ _RT_SIGPROCMASK, _WAIT4, _RT_SIGTIMEDWAIT, _EXIT_GROUP = 14, 61, 128, 231
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NAME = 1, 4, 15
 _SIGKILL, _SIGCHLD = 9, 17
 _WNOHANG, _WALL = 1, 0x40000000
-_SETUP_FAILED = 125
 
 # Registers by their encoding number, and the 32-bit move into each (zero-extending).
 _EAX, _EDX, _ESI, _EDI = 0, 2, 6, 7
@@ -182,7 +183,7 @@ def build(privileged: bool, uid: int, gid: int) -> bytes:
     asm.syscall(_RT_SIGTIMEDWAIT, check=False)  # rt_sigtimedwait(&{SIGCHLD}, NULL, NULL, 8)
     asm.jump("reap")
     asm.label("fail")
-    asm.mov(_EDI, _SETUP_FAILED)
+    asm.mov(_EDI, SETUP_FAILED)
     asm.syscall(_EXIT_GROUP, check=False)  # exit_group(125)
     return _executable(asm.link())
 
