@@ -133,6 +133,24 @@ def test_nothing_outside_tmp_is_writable(lam: Any, bystander: str) -> None:
     still_serving(lam, bystander)
 
 
+TMP_SIZE = """
+import os
+
+def handler(event, context):
+    stat = os.statvfs("/tmp")
+    return {"mb": stat.f_blocks * stat.f_frsize // (1 << 20), "inodes": stat.f_files}
+"""
+
+
+@pytest.mark.parametrize(("size", "inodes"), [(512, 32768), (1536, 98304), (10240, 655360)])
+def test_tmp_has_the_functions_size(lam: Any, size: int, inodes: int) -> None:
+    # Spare instances mount /tmp at the default size before they know their function.
+    name = deploy(lam, TMP_SIZE, EphemeralStorage={"Size": size})
+    got, error, _ = call(lam, name)
+    assert error is None
+    assert got == {"mb": size, "inodes": inodes}
+
+
 def test_tmp_cannot_be_filled_past_its_size(lam: Any, bystander: str) -> None:
     name = deploy(
         lam,

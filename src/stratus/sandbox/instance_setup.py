@@ -3,9 +3,9 @@
 Standard library only, Python 3.10 and later, like `nursery.py`, whose zygote forks the
 runtime and calls `become_runtime` in it (the zygote is handed this file's source
 before nursery.py's). The runtime joins its init's namespaces, makes the part of its
-root every instance has, and waits as a spare; then it reads its function (one frame
-on the control socket), confines itself for good and leaves the interpreter as a fresh
-one running the bootstrap would be.
+root every instance has (or finds it made: `confine.CopiedRoot`), and waits as a
+spare; then it reads its function (one frame on the control socket), confines itself
+for good and leaves the interpreter as a fresh one running the bootstrap would be.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import fcntl
 import marshal
 import os
 import signal
+import socket
 import struct
 import sys
 from collections.abc import Callable
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 _HEADER = struct.Struct("<II")
 # Where an instance's runtime keeps its descriptors while it sets up.
-_CONTROL_FD, _LOG_FD = 3, 4
+_CONTROL_FD, _LOG_FD, _INIT_FD = 3, 4, 5
 #: Exit code of an init or runtime whose confinement failed (the reason is in its log).
 SETUP_FAILED = 125
 
@@ -47,31 +48,42 @@ def become_runtime(
     zygote.sock.detach()  # this process reuses its number; the object must not close it
     try:
         _place([control, log, init_pidfd], _CONTROL_FD)
-        kernel.close_descriptors_from(_LOG_FD + 2)
-        # (Unprivileged, it was born in the user namespace; as root there is none.)
-        kernel.setns(_LOG_FD + 1, flags & ~(kernel.CLONE_NEWPID | kernel.CLONE_NEWUSER))
-        os.close(_LOG_FD + 1)
+        kernel.close_descriptors_from(_INIT_FD + 1)
+        # (Unprivileged, it was born in the user namespace; as root there is none. The
+        # mount namespace is joined by the root's builder.)
+        joined_later = kernel.CLONE_NEWPID | kernel.CLONE_NEWUSER | kernel.CLONE_NEWNS
+        kernel.setns(_INIT_FD, flags & ~joined_later)
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         if not config["privileged"]:
             uid, gid = zygote.host_ids  # the user namespace made with init
             confine.map_ids(f"0 {uid} 1", f"0 {gid} 1")
+        groups: dict[str, int] = {}
         if request["cgroups"]:
-            confine.enter_cgroups(request["cgroups"])
+            groups = confine.enter_cgroups(request["cgroups"])
             if config["cgroup_namespace"]:
                 kernel.unshare(kernel.CLONE_NEWCGROUP)
-        root = confine.RootBuilder(config["root"], config["hostname"])
+        root: confine.RootBuilder | confine.CopiedRoot
+        if zygote.common_root is not None:
+            root = confine.CopiedRoot(config["hostname"], _INIT_FD)
+        else:
+            root = confine.RootBuilder(config["root"], config["hostname"], _INIT_FD)
         root.prepare(zygote.mounts)
+        os.close(_INIT_FD)
         confine.scope(config["landlock"])
         # All so far is the same for every function: a spare instance waits here,
         # with no code, no environment and nothing of any function yet.
         try:
-            setup = _read_setup(_CONTROL_FD)
+            setup, trees = _read_setup(_CONTROL_FD)
         except EOFError:
             os._exit(0)  # a spare the server let go
-        confine.write_limits(setup["limits"])
-        root.finish(setup["code"], setup["layers"], setup["tmp_mb"])
+        confine.write_limits(setup["limits"], groups)
+        for group in groups.values():
+            os.close(group)
+        root.finish(setup, trees)
         root.enter()  # init's root moves along: it is in the same mount namespace
+        for tree in trees:
+            os.close(tree)
         if config["privileged"]:
             confine.drop_to(config["uid"], config["gid"])
             kernel.set_dumpable(True)  # reset by the uid change; needed for uid_map
@@ -120,10 +132,15 @@ def _set_environment(environment: dict[str, str]) -> None:
         data[key] = text
 
 
-def _read_setup(fd: int) -> dict[str, Any]:
+def _read_setup(fd: int) -> tuple[dict[str, Any], list[int]]:
     """The one frame the engine sends before the bootstrap starts: the function (code,
-    limits, environment, argv), marshalled (decoding JSON took 0.2 ms of a cold start)."""
-    data = b""
+    limits, environment, argv), marshalled (decoding JSON took 0.2 ms of a cold start);
+    and the descriptors sent with it (its directories' mount trees, for a `CopiedRoot`)."""
+    channel = socket.socket(fileno=fd)
+    try:
+        data, trees, _, _ = socket.recv_fds(channel, _HEADER.size, 2)
+    finally:
+        channel.detach()
     while len(data) < _HEADER.size:
         chunk = os.read(fd, _HEADER.size - len(data))
         if not chunk:
@@ -137,7 +154,7 @@ def _read_setup(fd: int) -> dict[str, Any]:
             raise EOFError("control channel closed during set-up")
         rest += chunk
     setup: dict[str, Any] = marshal.loads(rest[:meta_len])
-    return setup
+    return setup, trees
 
 
 def _place(fds: list[int], first: int) -> None:

@@ -56,7 +56,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stratus.runtimes import python as python_runtime
-from stratus.sandbox import initprog, seccomp
+from stratus.sandbox import initprog, kernel, seccomp
 from stratus.sandbox.cgroups import CgroupTree, InstanceCgroup
 from stratus.sandbox.host import HostFeatures
 from stratus.sandbox.logs import MAX_LOG_BYTES, LogCollector
@@ -133,6 +133,7 @@ class IsolatedSandbox(Sandbox):
                 if initprog.supported()
                 else None
             ),
+            "copied_root": features.privileged and _opens_trees(rootfs.directory),
             "landlock": features.landlock_abi,
             "cgroup_namespace": not features.namespaces.get("cgroup", "no"),
             "hostname": hostname,
@@ -237,8 +238,17 @@ class IsolatedSandbox(Sandbox):
             "argv": argv,
         }
         meta = marshal.dumps(setup)  # (the zygote's own configuration travels so too)
-        with contextlib.suppress(OSError):  # if it died, start() says how
-            spare.sock.sendall(_HEADER.pack(len(meta), 0) + meta)
+        try:
+            trees = _trees(spec) if zygote.copied_root else []
+        except OSError as e:
+            spare.discard()
+            raise self._init_error("Runtime.ExitError", str(e), started) from e
+        try:
+            with contextlib.suppress(OSError):  # if it died, start() says how
+                _send_setup(spare.sock, _HEADER.pack(len(meta), 0) + meta, trees)
+        finally:
+            for tree in trees:
+                os.close(tree)
         logs = LogCollector(loop, spare.log_read, self._log_limit)
         instance = ProcessInstance(spare.instance_id, spec, spare.child, logs)
         try:
@@ -376,3 +386,31 @@ def _raise_descriptor_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         except (ValueError, OSError) as e:
             log.info("cannot raise the descriptor limit to %s: %s", hard, e)
+
+
+def _opens_trees(directory: Path) -> bool:
+    """Whether this process may take detached copies of mount trees (as root, Linux 5.2
+    and later): what instances whose roots are copies of a common one need."""
+    try:
+        os.close(kernel.open_tree(str(directory)))
+    except OSError:
+        return False
+    return True
+
+
+def _trees(spec: InstanceSpec) -> list[int]:
+    """Detached copies of the function's code and layer directories, in that order."""
+    trees = [kernel.open_tree(str(spec.code_dir))]
+    try:
+        if spec.layers_dir is not None:
+            trees.append(kernel.open_tree(str(spec.layers_dir)))
+    except OSError:
+        os.close(trees[0])
+        raise
+    return trees
+
+
+def _send_setup(sock: socket.socket, frame: bytes, fds: list[int]) -> None:
+    """Send the set-up frame, with `fds` attached to its first byte."""
+    sent = socket.send_fds(sock, [frame], fds) if fds else 0
+    sock.sendall(frame[sent:])

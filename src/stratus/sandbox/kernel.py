@@ -1,7 +1,8 @@
 """Linux system calls the standard library lacks, through ctypes.
 
-Namespaces (unshare, setns), mounts (mount, pivot_root), privileges (prctl, capset),
-seccomp and Landlock; starting processes in new namespaces is `clone.py`'s. Standard
+Namespaces (unshare, setns), mounts (mount, pivot_root, open_tree, move_mount),
+privileges (prctl, capset), seccomp and Landlock; starting processes in new namespaces
+is `clone.py`'s. Standard
 library only and valid on Python 3.10 and later: this runs inside zygotes started with
 a function's runtime interpreter, which has no Stratus installed (the zygote is handed
 this file's source). `os.unshare` exists only from 3.12 and the rest not at all, hence
@@ -38,6 +39,10 @@ MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 MS_RELATIME = 0x200000
 MNT_DETACH = 0x2
+AT_FDCWD = -100
+AT_RECURSIVE = 0x8000
+OPEN_TREE_CLONE = 0x1
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
 
 # statvfs f_flag bits that a read-only remount must repeat: a mount inherited from a
 # more privileged namespace has them locked, and dropping one fails with EPERM.
@@ -59,6 +64,8 @@ PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 SECCOMP_MODE_FILTER = 2
 
+SYS_OPEN_TREE = 428
+SYS_MOVE_MOUNT = 429
 SYS_CLOSE_RANGE = 436
 SYS_LANDLOCK_CREATE_RULESET = 444
 SYS_LANDLOCK_RESTRICT_SELF = 446
@@ -108,7 +115,7 @@ def setns(fd: int, flags: int) -> None:
     """Join the namespaces of kinds `flags` that the process with pidfd `fd` is in (or
     the one namespace file `fd` names). CLONE_NEWPID changes only where this process's
     future children are born."""
-    _check(_libc.setns(ctypes.c_int(fd), ctypes.c_int(flags)), "setns")
+    _check(_libc.setns(ctypes.c_int(fd), ctypes.c_int(flags)), f"setns {flags:#x}")
 
 
 def unshare(flags: int) -> None:
@@ -153,6 +160,29 @@ def remount_readonly(target: str) -> None:
         if kept & stat_flag:
             flags |= mount_flag
     mount(None, target, None, flags)
+
+
+def open_tree(path: str) -> int:
+    """A detached copy of the mount tree at `path`, as a recursive bind would attach it:
+    a descriptor (close-on-exec) that `move_mount` attaches, in any mount namespace."""
+    flags = OPEN_TREE_CLONE | AT_RECURSIVE | os.O_CLOEXEC
+    result = _libc.syscall(
+        ctypes.c_long(SYS_OPEN_TREE), ctypes.c_int(AT_FDCWD), _path(path), ctypes.c_uint(flags)
+    )
+    return _check(result, f"open_tree {path}")
+
+
+def move_mount(tree: int, target: str) -> None:
+    """Attach the detached mount tree `tree` (from `open_tree`) at `target`."""
+    result = _libc.syscall(
+        ctypes.c_long(SYS_MOVE_MOUNT),
+        ctypes.c_int(tree),
+        b"",
+        ctypes.c_int(AT_FDCWD),
+        _path(target),
+        ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH),
+    )
+    _check(result, f"move_mount {target}")
 
 
 def pivot_root(new_root: str, put_old: str) -> None:

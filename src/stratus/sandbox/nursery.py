@@ -30,7 +30,8 @@ page faults each, for a few system calls.)
 
 Messages with the server, one JSON document per SOCK_SEQPACKET packet:
 
-- zygote -> server ``{"t": "hello", "pid"}`` once ready;
+- zygote -> server ``{"t": "hello", "pid", "copied_root"}`` once ready (whether its
+  instances' roots are copies of a common one, `confine.CopiedRoot`);
 - server -> zygote ``{"t": "spawn", "id", "net", "cgroups"}`` with the instance's
   control socket and log pipe as SCM_RIGHTS;
 - zygote -> server ``{"t": "spawned", "id", "pid", "runtime"}`` (init's and the
@@ -97,17 +98,42 @@ class Zygote:
         #: Who the zygote is, as its instances' user namespaces map it.
         self.host_ids = (os.geteuid(), os.getegid())
         self.mounts = list(config["mounts"]) + self._interpreter_mounts()
+        #: As root, the mount namespace each instance's begins as a copy of (its root
+        #: finished but for the function: `confine.CopiedRoot`); else None.
+        self.common_root = self._common_root()
+        self._host_mounts = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+        self._home = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self.bootstrap: Any = None
         self._wakeup_r, self._wakeup_w = os.pipe()
 
     def _start_init(self, flags: int) -> tuple[int, int]:
-        """An init in new namespaces of kinds `flags`: (pid, pidfd)."""
+        """An init in new namespaces of kinds `flags`: (pid, pidfd). Its mount namespace
+        is a copy of the common root's where there is one, else of the host's."""
+        if self.common_root is None:
+            return self._clone_init(flags)
+        kernel.setns(self.common_root, kernel.CLONE_NEWNS)
+        try:
+            return self._clone_init(flags)
+        finally:
+            kernel.setns(self._host_mounts, kernel.CLONE_NEWNS)
+            os.fchdir(self._home)
+
+    def _clone_init(self, flags: int) -> tuple[int, int]:
         if self.init_program is not None:
             return clone.clone_exec(flags, self.init_program)
         pid, pidfd = clone.fork_into(flags)
         if pid == 0:
             _python_init(self.config)
         return pid, pidfd
+
+    def _common_root(self) -> int | None:
+        if not self.config["copied_root"]:
+            return None
+        try:
+            return confine.common_root_namespace(self.config["root"], self.mounts)
+        except OSError as e:
+            print(f"[Stratus] every instance builds its own root: {e}", file=sys.stderr)
+            return None
 
     def _interpreter_mounts(self) -> list[dict[str, Any]]:
         """Bind this interpreter's installation at its own path, unless /usr has it."""
@@ -164,7 +190,7 @@ class Zygote:
 
     def serve(self) -> Callable[[], None]:
         """Answer requests; returns only in a new instance's runtime process."""
-        self._send({"t": "hello", "pid": os.getpid()})
+        self._send({"t": "hello", "pid": os.getpid(), "copied_root": self.common_root is not None})
         poller = select.poll()
         poller.register(self.sock, select.POLLIN)
         poller.register(self._wakeup_r, select.POLLIN)

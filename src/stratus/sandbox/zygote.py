@@ -192,6 +192,9 @@ class ZygoteProcess:
         self._next_id = 0
         self._pending: dict[int, tuple[asyncio.Future[ZygoteChild], InstanceCgroup | None]] = {}
         self._hello: asyncio.Future[int] | None = None
+        #: Whether its instances' roots are copies of a common one: each then needs its
+        #: function's directories as detached mount trees (see `confine.CopiedRoot`).
+        self.copied_root = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sending = asyncio.Lock()
 
@@ -301,6 +304,7 @@ class ZygoteProcess:
     def _dispatch(self, message: dict[str, Any], fds: list[int]) -> None:
         kind = message.get("t")
         if kind == "hello" and self._hello is not None and not self._hello.done():
+            self.copied_root = bool(message.get("copied_root"))
             self._hello.set_result(int(message["pid"]))
         elif kind in ("spawned", "failed"):
             future, cgroup = self._pending.pop(message["id"], (None, None))
