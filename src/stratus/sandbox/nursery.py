@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import gc
 import json
 import os
@@ -63,13 +62,12 @@ import socket
 import struct
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
-from stratus.sandbox import clone, confine, kernel
+from stratus.sandbox import clone, confine, init_start, kernel
 from stratus.sandbox.instance_setup import abort_setup, become_runtime
 
 _PID = struct.Struct("<i")
-_MFD_EXEC = 0x10  # (os.MFD_EXEC is not in every Python this runs on)
 #: Directories whose content inside an instance differs from the host's.
 _INSIDE_ONLY = ("/var/task", "/opt", "/tmp", "/var/runtime")
 
@@ -87,7 +85,7 @@ class Zygote:
         #: inits not reaped yet (only then is a pid sure to still name the init) -> the
         #: exit code of their runtime, once it has ended.
         self.inits: dict[int, int | None] = {}
-        self.init_program = _init_program(config.get("init_program"))
+        self.init_program = init_start.program_descriptor(config.get("init_program"))
         self.seccomp = bytes.fromhex(config["seccomp"]) if config["seccomp"] else None
         if self.seccomp:
             kernel.prepare_seccomp(self.seccomp)
@@ -123,7 +121,7 @@ class Zygote:
             return clone.clone_exec(flags, self.init_program)
         pid, pidfd = clone.fork_into(flags)
         if pid == 0:
-            _python_init(self.config)
+            init_start.python_init(self.config)
         return pid, pidfd
 
     def _common_root(self) -> int | None:
@@ -354,65 +352,6 @@ def _immortalize() -> None:
             continue
         count.value = 0xFFFFFFFF
         stack.extend(gc.get_referents(obj))
-
-
-def _init_program(program: str | None) -> int | None:
-    """A descriptor of the init program (`initprog.py`; hex), if this host executes it.
-
-    A sealed memfd, made executable explicitly (kernels with ``vm.memfd_noexec`` make
-    them not executable by default); tried once here, so a host that refuses to execute
-    it (that sysctl at 2, a security module) gets the interpreter's copy as init."""
-    if not program:
-        return None
-    flags = os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING
-    try:
-        try:
-            fd = os.memfd_create("init", flags | _MFD_EXEC)
-        except OSError as e:
-            if e.errno != errno.EINVAL:  # EINVAL: a kernel before 6.3, executable anyway
-                raise
-            fd = os.memfd_create("init", flags)
-    except OSError:
-        return None
-    os.write(fd, bytes.fromhex(program))
-    seals = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
-    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
-    try:
-        trial = os.posix_spawn(f"/proc/self/fd/{fd}", ["init"], {})
-    except OSError:
-        os.close(fd)
-        return None
-    os.kill(trial, signal.SIGKILL)
-    os.waitpid(trial, 0)
-    return fd
-
-
-def _python_init(config: dict[str, Any]) -> NoReturn:
-    """Init's life where the host does not run the init program: the same, in Python.
-    Drops every privilege, then reaps orphans until the zygote kills it."""
-    signal.set_wakeup_fd(-1)
-    for number in (signal.SIGCHLD, signal.SIGINT):
-        signal.signal(number, signal.SIG_DFL)  # the zygote's handlers: not here
-    try:
-        kernel.close_descriptors_from(3)
-        if config["privileged"]:
-            # From root to nobody: capabilities go, and the process stops being
-            # dumpable, so the runtime (nobody too) cannot look into it.
-            confine.drop_to(config["uid"], config["gid"])
-        else:
-            kernel.set_dumpable(False)
-            kernel.drop_capabilities()
-        kernel.set_parent_death_signal(signal.SIGKILL)  # after the uid change clears it
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-    except BaseException as e:
-        abort_setup("sandbox set-up failed", e)
-    while True:
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0]:
-                pass
-        except ChildProcessError:
-            pass
-        signal.sigwait({signal.SIGCHLD})
 
 
 def main(config: dict[str, Any], keep_modules: frozenset[str]) -> tuple[Any, Any, Any]:

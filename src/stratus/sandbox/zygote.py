@@ -33,7 +33,15 @@ from stratus.sandbox.child import peak_rss_kb
 log = logging.getLogger(__name__)
 
 #: Stdlib-only modules the zygote runs, in load order, with their source files.
-ZYGOTE_MODULES = ("kernel", "clone", "confine", "stragglers", "instance_setup", "nursery")
+ZYGOTE_MODULES = (
+    "kernel",
+    "clone",
+    "confine",
+    "stragglers",
+    "instance_setup",
+    "init_start",
+    "nursery",
+)
 _SOURCES = {name: Path(__file__).with_name(f"{name}.py") for name in ZYGOTE_MODULES}
 #: Seconds a new zygote may take to say hello.
 START_TIMEOUT = 30.0
