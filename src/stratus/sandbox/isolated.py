@@ -51,13 +51,12 @@ import socket
 import struct
 import tempfile
 import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
 from stratus.runtimes import python as python_runtime
 from stratus.sandbox import initprog, kernel, seccomp
-from stratus.sandbox.cgroups import CgroupTree, InstanceCgroup
+from stratus.sandbox.cgroups import CgroupTree
 from stratus.sandbox.host import HostFeatures
 from stratus.sandbox.logs import MAX_LOG_BYTES, LogCollector
 from stratus.sandbox.process import (
@@ -68,8 +67,9 @@ from stratus.sandbox.process import (
     layer_paths,
 )
 from stratus.sandbox.rootfs import RootFs
+from stratus.sandbox.spares import Spares
 from stratus.sandbox.types import InstanceInitError, InstanceSpec, Sandbox
-from stratus.sandbox.zygote import ZygoteChild, ZygoteError, ZygoteProcess, startup_environment
+from stratus.sandbox.zygote import ZygoteError, ZygoteProcess, startup_environment
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ CONTROL_FD = 3
 ISOLATED_RLIMITS = {**DEFAULT_RLIMITS, "nproc": 1024}
 #: The host user instances run as when Stratus runs as root.
 NOBODY = 65534
-#: Instances kept forked ahead per zygote (see `_Spare`).
+#: Instances kept forked ahead per zygote (see `spares.py`).
 SPARES = 2
 _HEADER = struct.Struct("<II")
 
@@ -140,10 +140,8 @@ class IsolatedSandbox(Sandbox):
         }
         self._zygotes: dict[tuple[object, ...], ZygoteProcess] = {}
         self._starting: dict[tuple[object, ...], asyncio.Lock] = {}
-        #: How many instances to keep forked ahead per zygote, and those forked.
-        self._spare_count = spares
-        self._spares: dict[ZygoteProcess, list[_Spare]] = {}
-        self._refilling: dict[ZygoteProcess, asyncio.Task[None]] = {}
+        #: Instances forked ahead, per zygote.
+        self._spares = Spares(cgroups, spares)
         #: A work directory this sandbox made for itself, removed by close().
         self._temporary: Path | None = None
 
@@ -218,11 +216,11 @@ class IsolatedSandbox(Sandbox):
         options = bootstrap_options(spec, environment, self._rlimits)
         try:
             zygote = await self._zygote(spec.interpreter, startup_environment(environment))
-            spare = self._take_spare(zygote) if spec.network else None
+            spare = self._spares.take(zygote) if spec.network else None
             if spec.network:
-                self._refill(zygote)
+                self._spares.refill(zygote)
             if spare is None:
-                spare = await self._fork(zygote, spec.network)
+                spare = await self._spares.fork(zygote, spec.network)
         except ZygoteError as e:
             raise self._init_error("Runtime.InvalidEntrypoint", str(e), started) from e
         if spec.instance_environment is not None:
@@ -259,52 +257,6 @@ class IsolatedSandbox(Sandbox):
             raise
         return instance
 
-    async def _fork(self, zygote: ZygoteProcess, network: bool) -> _Spare:
-        """A new instance that has not been told its function yet."""
-        instance_id = uuid.uuid4().hex
-        cgroup = self.cgroups.instance(instance_id) if self.cgroups is not None else None
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        log_read, log_write = os.pipe()
-        request = {"net": network, "cgroups": cgroup.plan if cgroup else []}
-        try:
-            child = await zygote.spawn(request, [theirs.fileno(), log_write], cgroup)
-        except BaseException:
-            ours.close()
-            os.close(log_read)
-            if cgroup is not None:
-                cgroup.remove()
-            raise
-        finally:
-            theirs.close()
-            os.close(log_write)
-        return _Spare(instance_id, child, ours, log_read, cgroup)
-
-    def _take_spare(self, zygote: ZygoteProcess) -> _Spare | None:
-        spares = self._spares.get(zygote, [])
-        while spares:
-            spare = spares.pop()
-            if spare.child.returncode is None:
-                return spare
-            spare.discard()
-        return None
-
-    def _refill(self, zygote: ZygoteProcess) -> None:
-        """Fork spares for `zygote` in the background, up to the count kept."""
-        spares = self._spares.setdefault(zygote, [])
-        if len(spares) >= self._spare_count or zygote in self._refilling:
-            return
-
-        async def refill() -> None:
-            try:
-                while len(spares) < self._spare_count and zygote.alive:
-                    spares.append(await self._fork(zygote, True))
-            except ZygoteError as e:
-                log.info("could not fork a spare instance: %s", e)
-            finally:
-                del self._refilling[zygote]
-
-        self._refilling[zygote] = asyncio.get_running_loop().create_task(refill())
-
     def _init_error(
         self, error_type: str, message: str, started: float | None = None
     ) -> InstanceInitError:
@@ -322,22 +274,14 @@ class IsolatedSandbox(Sandbox):
             if zygote is not None and zygote.alive:
                 return zygote
             if zygote is not None:  # it died: so did its spares
-                for spare in self._spares.pop(zygote, []):
-                    spare.discard()
+                self._spares.forget(zygote)
             zygote = ZygoteProcess(interpreter, startup)
             await zygote.start(self._config, self.rootfs.directory / "var" / "task")
             self._zygotes[key] = zygote
             return zygote
 
     async def close(self) -> None:
-        for task in list(self._refilling.values()):
-            task.cancel()
-        spares = [spare for kept in self._spares.values() for spare in kept]
-        self._spares.clear()
-        for spare in spares:
-            spare.discard()
-        if spares:  # their zygote reaps them and removes their cgroups
-            await asyncio.wait([asyncio.ensure_future(s.child.wait()) for s in spares], timeout=5)
+        await self._spares.close()
         for zygote in self._zygotes.values():
             zygote.close()
         self._zygotes.clear()
@@ -346,36 +290,6 @@ class IsolatedSandbox(Sandbox):
         if self._temporary is not None:
             shutil.rmtree(self._temporary, ignore_errors=True)
             self._temporary = None
-
-
-class _Spare:
-    """An instance forked from a zygote that waits for its function.
-
-    Its namespaces, cgroups and the common part of its root are ready; the frame that
-    `IsolatedSandbox.start` sends on its control socket says which function it is
-    (nursery.py). Forking is most of a start's cost, so a few are kept per zygote and
-    a cold start takes one, when its function has network (the spares have).
-    """
-
-    def __init__(
-        self,
-        instance_id: str,
-        child: ZygoteChild,
-        sock: socket.socket,
-        log_read: int,
-        cgroup: InstanceCgroup | None,
-    ) -> None:
-        self.instance_id = instance_id
-        self.child = child
-        self.sock = sock
-        self.log_read = log_read
-        self.cgroup = cgroup
-
-    def discard(self) -> None:
-        """End it (its zygote reports the exit and removes its cgroup)."""
-        self.child.kill_group()
-        self.sock.close()
-        os.close(self.log_read)
 
 
 def _raise_descriptor_limit() -> None:

@@ -784,7 +784,7 @@ def test_instances_forked_ahead_take_only_the_function_they_are_given(
     other = write_code(tmp_path / "other", {"app.py": BEHAVIOURS.replace("def env", "def env2")})
 
     async def spares_ready(sandbox: Any, count: int) -> None:
-        await wait_until(lambda: sum(map(len, sandbox._spares.values())) == count)
+        await wait_until(lambda: len(sandbox._spares.waiting()) == count)
 
     async def scenario() -> None:
         async with isolated_sandbox(spares=2) as sandbox:
@@ -793,7 +793,7 @@ def test_instances_forked_ahead_take_only_the_function_they_are_given(
             )
             await first.close()
             await spares_ready(sandbox, 2)
-            spare_pids = [s.child.pid for kept in sandbox._spares.values() for s in kept]
+            spare_pids = [s.child.pid for s in sandbox._spares.waiting()]
             spec = make_spec(
                 other,
                 "app.env2",
@@ -815,7 +815,7 @@ def test_instances_forked_ahead_take_only_the_function_they_are_given(
                 assert outcome.kind is OutcomeKind.OUT_OF_MEMORY
                 await hog.close()
             await spares_ready(sandbox, 2)
-            left = [s.child.pid for kept in sandbox._spares.values() for s in kept]
+            left = [s.child.pid for s in sandbox._spares.waiting()]
         assert all(process_gone(pid) for pid in left)
 
     run(scenario())

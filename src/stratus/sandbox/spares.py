@@ -1,0 +1,121 @@
+"""Spare instances: forked from a zygote ahead of need, each waiting for its function.
+
+A spare's namespaces, cgroups and the common part of its root are ready; the frame that
+`IsolatedSandbox.start` sends on its control socket says which function it is
+(nursery.py, instance_setup.py). Forking is most of a start's cost, so a few are kept
+per zygote and a cold start takes one, when its function has network (the spares have).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+
+from stratus.sandbox.cgroups import CgroupTree, InstanceCgroup
+from stratus.sandbox.zygote import ZygoteChild, ZygoteError, ZygoteProcess
+
+log = logging.getLogger(__name__)
+
+
+class Spare:
+    """An instance forked from a zygote that has not been told its function yet."""
+
+    def __init__(
+        self,
+        instance_id: str,
+        child: ZygoteChild,
+        sock: socket.socket,
+        log_read: int,
+        cgroup: InstanceCgroup | None,
+    ) -> None:
+        self.instance_id = instance_id
+        self.child = child
+        self.sock = sock
+        self.log_read = log_read
+        self.cgroup = cgroup
+
+    def discard(self) -> None:
+        """End it (its zygote reports the exit and removes its cgroup)."""
+        self.child.kill_group()
+        self.sock.close()
+        os.close(self.log_read)
+
+
+class Spares:
+    """Up to `count` spares per zygote, forked again in the background as they are taken."""
+
+    def __init__(self, cgroups: CgroupTree | None, count: int) -> None:
+        self.cgroups = cgroups
+        self.count = count
+        self._kept: dict[ZygoteProcess, list[Spare]] = {}
+        self._refilling: dict[ZygoteProcess, asyncio.Task[None]] = {}
+
+    async def fork(self, zygote: ZygoteProcess, network: bool) -> Spare:
+        """A new instance that has not been told its function yet."""
+        instance_id = uuid.uuid4().hex
+        cgroup = self.cgroups.instance(instance_id) if self.cgroups is not None else None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        log_read, log_write = os.pipe()
+        request = {"net": network, "cgroups": cgroup.plan if cgroup else []}
+        try:
+            child = await zygote.spawn(request, [theirs.fileno(), log_write], cgroup)
+        except BaseException:
+            ours.close()
+            os.close(log_read)
+            if cgroup is not None:
+                cgroup.remove()
+            raise
+        finally:
+            theirs.close()
+            os.close(log_write)
+        return Spare(instance_id, child, ours, log_read, cgroup)
+
+    def take(self, zygote: ZygoteProcess) -> Spare | None:
+        """A live spare of `zygote`, if one is kept."""
+        spares = self._kept.get(zygote, [])
+        while spares:
+            spare = spares.pop()
+            if spare.child.returncode is None:
+                return spare
+            spare.discard()
+        return None
+
+    def refill(self, zygote: ZygoteProcess) -> None:
+        """Fork spares for `zygote` in the background, up to the count kept."""
+        spares = self._kept.setdefault(zygote, [])
+        if len(spares) >= self.count or zygote in self._refilling:
+            return
+
+        async def refill() -> None:
+            try:
+                while len(spares) < self.count and zygote.alive:
+                    spares.append(await self.fork(zygote, True))
+            except ZygoteError as e:
+                log.info("could not fork a spare instance: %s", e)
+            finally:
+                del self._refilling[zygote]
+
+        self._refilling[zygote] = asyncio.get_running_loop().create_task(refill())
+
+    def waiting(self) -> list[Spare]:
+        """Every spare kept."""
+        return [spare for kept in self._kept.values() for spare in kept]
+
+    def forget(self, zygote: ZygoteProcess) -> None:
+        """End the spares of a zygote that died (they died with it)."""
+        for spare in self._kept.pop(zygote, []):
+            spare.discard()
+
+    async def close(self) -> None:
+        """End every spare, and wait (up to 5 s) until their zygotes have reaped them."""
+        for task in list(self._refilling.values()):
+            task.cancel()
+        spares = self.waiting()
+        self._kept.clear()
+        for spare in spares:
+            spare.discard()
+        if spares:  # their zygote reaps them and removes their cgroups
+            await asyncio.wait([asyncio.ensure_future(s.child.wait()) for s in spares], timeout=5)
