@@ -15,7 +15,6 @@ the same layers share one tree, built once.
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 import hashlib
 import json
@@ -38,6 +37,7 @@ from stratus.errors import (
     ResourceNotFoundException,
 )
 from stratus.functions.code import MAX_UNZIPPED_BYTES, CodeStore, build_once, safe_member_path
+from stratus.functions.paging import decode_marker, encode_marker
 from stratus.functions.stamps import lambda_timestamp
 from stratus.store.layer_schema import layer_versions, layers
 
@@ -253,13 +253,13 @@ class LayerService:
         found = [LayerVersion.from_json(row.record) for row in rows]
         found = [lv for lv in found if lv.matches(compatible_runtime, compatible_architecture)]
         if marker:
-            after = _decode_marker(marker)
+            after = decode_marker(marker)
             if not after.isdigit():
                 raise InvalidParameterValueException(f"Invalid marker: {marker}")
             found = [lv for lv in found if lv.version < int(after)]
         page = found[:max_items]
         more = len(found) > max_items
-        return page, _encode_marker(str(page[-1].version)) if more else None
+        return page, encode_marker(str(page[-1].version)) if more else None
 
     def list_layers(
         self,
@@ -285,11 +285,11 @@ class LayerService:
                 latest[row.layer_name] = candidate
         names = sorted(latest)
         if marker:
-            after = _decode_marker(marker)
+            after = decode_marker(marker)
             names = [n for n in names if n > after]
         page = names[:max_items]
         more = len(names) > max_items
-        return [latest[n] for n in page], _encode_marker(page[-1]) if more else None
+        return [latest[n] for n in page], encode_marker(page[-1]) if more else None
 
     # --- a function's layers ---------------------------------------------------------
 
@@ -379,17 +379,6 @@ def _check_version_number(version: int) -> None:
 
 def _tuple_or_none(values: Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(values) if values is not None else None
-
-
-def _encode_marker(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode()
-
-
-def _decode_marker(marker: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(marker.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidParameterValueException(f"Invalid marker: {marker}") from exc
 
 
 def _extract_over(archive: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path, budget: int) -> int:

@@ -1,5 +1,6 @@
-"""Paging ListFunctions: the order functions and their versions are listed in, and the
-opaque marker that says where the next page starts."""
+"""Paging the function service's lists: the opaque marker that says where the next page
+starts (ListFunctions, ListLayers, ListLayerVersions), and the order ListFunctions lists
+functions and their versions in."""
 
 from __future__ import annotations
 
@@ -7,19 +8,18 @@ import base64
 import binascii
 
 from stratus.errors import InvalidParameterValueException
-from stratus.functions.model import LATEST
 
 
-def _order(name: str, version: str) -> tuple[str, int]:
+def listing_order(name: str, version: str) -> tuple[str, int]:
     """Functions by name, each with `$LATEST` before its numbered versions."""
-    return (name, -1 if version == LATEST or not version.isdigit() else int(version))
+    return (name, int(version) if version.isdigit() else -1)
 
 
-def _encode_marker(name: str) -> str:
-    return base64.urlsafe_b64encode(name.encode()).decode()
+def encode_marker(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
 
 
-def _decode_marker(marker: str) -> str:
+def decode_marker(marker: str) -> str:
     try:
         return base64.urlsafe_b64decode(marker.encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:

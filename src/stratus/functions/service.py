@@ -39,7 +39,7 @@ from stratus.functions.model import (
     lambda_timestamp,
     new_revision_id,
 )
-from stratus.functions.paging import _decode_marker, _encode_marker, _order
+from stratus.functions.paging import decode_marker, encode_marker, listing_order
 from stratus.functions.validation import check_runtime
 from stratus.store.schema import function_versions, functions
 
@@ -162,15 +162,15 @@ class FunctionService:
                 entries.extend(self._versions[name].values())
         start = 0
         if marker:
-            name, _, version = _decode_marker(marker).rpartition(":")
-            after = _order(name, version)
+            name, _, version = decode_marker(marker).rpartition(":")
+            after = listing_order(name, version)
             start = next(
-                (i for i, fn in enumerate(entries) if _order(fn.name, fn.version) > after),
+                (i for i, fn in enumerate(entries) if listing_order(fn.name, fn.version) > after),
                 len(entries),
             )
         page = entries[start : start + max_items]
         more = start + max_items < len(entries)
-        next_marker = _encode_marker(f"{page[-1].name}:{page[-1].version}") if more else None
+        next_marker = encode_marker(f"{page[-1].name}:{page[-1].version}") if more else None
         return page, next_marker
 
     def count(self) -> int:
