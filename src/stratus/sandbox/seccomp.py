@@ -205,6 +205,10 @@ class _Program:
     def label(self, name: str) -> None:
         self._labels[name] = len(self._code)
 
+    def new_label(self) -> str:
+        """A name no other label has, to place later."""
+        return f"_{len(self._labels)}_{len(self._code)}"
+
     def load(self, offset: int) -> None:
         self._code.append((_LD_W_ABS, 0, 0, offset))
 
@@ -233,6 +237,27 @@ class _Program:
         return distance
 
 
+def _search(p: _Program, cases: Sequence[tuple[int, str]]) -> None:
+    """Send the system call number in the accumulator to its case's label, or allow it:
+    a binary search, then a few comparisons.
+
+    Not one comparison after another: the kernel runs a new filter once per system call
+    number when it is installed (to find the calls it always allows), so its cost per
+    instance grows with the path to ``allow`` (74 instructions in a row: 0.1 ms more).
+    """
+    if len(cases) <= 3:
+        for number, target in cases:
+            p.jump_if(_JEQ_K, number, then=target)
+        p.ret(RET_ALLOW)
+        return
+    middle = len(cases) // 2
+    upper = p.new_label()
+    p.jump_if(_JGE_K, cases[middle][0], then=upper)
+    _search(p, cases[:middle])
+    p.label(upper)
+    _search(p, cases[middle:])
+
+
 def build_filter(arch: Architecture, denied: Sequence[str] = DENIED) -> bytes:
     """The filter program for `arch`, ready for PR_SET_SECCOMP."""
     p = _Program()
@@ -242,13 +267,11 @@ def build_filter(arch: Architecture, denied: Sequence[str] = DENIED) -> bytes:
     p.load(_NR)
     if arch.foreign_abi_base is not None:
         p.jump_if(_JGE_K, arch.foreign_abi_base, then="kill")
-    for name in denied:
-        p.jump_if(_JEQ_K, numbers[name], then="deny")
-    p.jump_if(_JEQ_K, numbers["clone"], then="clone")
-    p.jump_if(_JEQ_K, numbers["clone3"], then="nosys")
-    p.jump_if(_JEQ_K, numbers["socket"], then="socket")
-    p.jump_if(_JEQ_K, numbers["socketpair"], then="socket")
-    p.ret(RET_ALLOW)
+    special = {numbers[name]: "deny" for name in denied}
+    special[numbers["clone"]] = "clone"
+    special[numbers["clone3"]] = "nosys"
+    special[numbers["socket"]] = special[numbers["socketpair"]] = "socket"
+    _search(p, sorted(special.items()))
 
     p.label("clone")
     p.load(_ARG0)

@@ -58,6 +58,48 @@ def test_the_program_is_well_formed() -> None:
     assert len(program) // 8 < 256
 
 
+def run_filter(program: bytes, nr: int, arch: int, arg0: int = 0) -> int:
+    """What the filter answers for one call: a classic-BPF interpreter of the few
+    instructions the assembler emits, over struct seccomp_data."""
+    data = struct.pack("<iIQ6Q", nr, arch, 0, arg0, 0, 0, 0, 0, 0)
+    accumulator, pc = 0, 0
+    while True:
+        code, jt, jf, k = struct.unpack_from("<HBBI", program, pc * 8)
+        pc += 1
+        if code == 0x20:  # load a word of seccomp_data
+            accumulator = struct.unpack_from("<I", data, k)[0]
+        elif code == 0x06:  # return
+            return k
+        else:
+            taken = {0x15: accumulator == k, 0x35: accumulator >= k, 0x45: accumulator & k}[code]
+            pc += jt if taken else jf
+
+
+def test_every_call_number_gets_its_answer() -> None:
+    arch = seccomp.X86_64
+    program = seccomp.build_filter(arch)
+    denied = {arch.numbers[name] for name in seccomp.DENIED}
+    eperm, allow = seccomp.RET_ERRNO | errno.EPERM, seccomp.RET_ALLOW
+    for nr in range(1024):
+        got = run_filter(program, nr, arch.audit_arch)
+        if nr in denied:
+            assert got == eperm, nr
+        elif nr == arch.numbers["clone3"]:
+            assert got == seccomp.RET_ERRNO | errno.ENOSYS
+        elif nr == arch.numbers["clone"]:
+            assert got == allow
+            assert run_filter(program, nr, arch.audit_arch, 0x10000000) == eperm  # NEWUSER
+        elif nr in (arch.numbers["socket"], arch.numbers["socketpair"]):
+            assert run_filter(program, nr, arch.audit_arch, socket.AF_INET) == allow
+            assert run_filter(program, nr, arch.audit_arch, socket.AF_NETLINK) == (
+                seccomp.RET_ERRNO | errno.EAFNOSUPPORT
+            )
+        else:
+            assert got == allow, nr
+    assert run_filter(program, 0x40000000 + 50, arch.audit_arch) == seccomp.RET_KILL_PROCESS
+    assert run_filter(program, 0, 0x40000003) == seccomp.RET_KILL_PROCESS  # i386
+
+
 def test_inbound_sockets_and_foreign_families_are_refused() -> None:
     def check() -> dict[str, str]:
         server = socket.socket()
