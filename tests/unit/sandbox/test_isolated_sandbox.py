@@ -150,6 +150,10 @@ BEHAVIOURS = """
         while True:
             blocks.append(b"x" * (16 << 20))
 
+    def grow(event, context):
+        held = bytearray(event["mb"] << 20)  # zeroed, so every page is touched
+        return len(held)
+
     def fork_many(event, context):
         children = []
         error = None
@@ -592,6 +596,15 @@ def test_memory_limit_ends_the_instance_as_out_of_memory(code: Path) -> None:
     assert outcome.kind is OutcomeKind.OUT_OF_MEMORY
     assert outcome.max_memory_mb == 128
     assert outcome.exit_status == "signal: killed"
+
+
+def test_peak_memory_follows_what_the_handler_uses(code: Path) -> None:
+    # A forked instance reads its peak from getrusage alone (no exec carried a mark in).
+    small, large = invoke(
+        make_spec(code, "app.grow", memory_mb=512), payload({"mb": 1}), payload({"mb": 96})
+    )
+    assert small.max_memory_mb < 60
+    assert 96 <= large.max_memory_mb < 160
 
 
 def test_processes_and_threads_are_limited(code: Path) -> None:

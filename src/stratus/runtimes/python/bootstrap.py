@@ -48,7 +48,8 @@ import traceback
 # per reply; getrusage costs one. ru_maxrss is the larger of the mark carried across exec
 # (fixed once the process runs) and VmHWM, so once it exceeds what it was at start-up
 # (or from the start, if it equalled VmHWM then) it is VmHWM exactly, and the file is
-# only read while it may not be. A forked instance carries no mark: it never reads it.
+# only read while it may not be. A forked instance carries no mark (its ru_maxrss is
+# VmHWM from the start): it never opens the file.
 _STATUS_FD = -1
 #: ru_maxrss values above this are VmHWM itself.
 _MAXRSS_EXACT_ABOVE = 0
@@ -633,7 +634,8 @@ def main(argv, on_idle=None):
     its work and about to answer: once after init, then after each event (before the
     reply). The isolated sandbox uses it to end what a handler left running."""
     global _function_environment
-    _open_status()
+    if on_idle is None:  # (with one, a zygote forked this process: it carries no mark)
+        _open_status()
     channel = Channel(int(argv[1]))
     handler_name = argv[2]
     _apply_options(json.loads(argv[3]) if len(argv) > 3 else {})
