@@ -8,16 +8,19 @@ Design, in the order an instance comes to life:
    (`cgroups.py`), makes a control socket pair and a log pipe, and asks the zygote to
    fork. The zygote starts the instance's init (a small static program, `initprog.py`)
    in new mount, PID, IPC, UTS (and, for a function without network, network)
-   namespaces and forks the runtime into them, which creates the cgroups and moves in,
-   prepares the common part of its root, and waits on the control socket. Two such
-   spares per zygote are kept forked ahead.
+   namespaces (as root, its mount namespace a copy of the common root the zygote made
+   once) and forks the runtime into them, which creates the cgroups and moves in,
+   prepares the common part of its root (/proc, a /tmp of the default size), enters
+   Landlock, and waits on the control socket (`spares.py`). Two such spares per zygote
+   are kept forked ahead.
 3. `start()` takes a spare (or forks one, for the first start of a runtime, in a
    burst, or for a function without network) and sends it the function: code and layer
-   directories, /tmp size, cgroup limits, environment and bootstrap arguments. The
-   runtime writes the limits, binds the code at /var/task and the layers at /opt,
-   mounts /tmp, pivots into the root (`rootfs.py`, `confine.py`), enters a user
+   directories (as root, also as detached mount trees), /tmp size, cgroup limits,
+   environment and bootstrap arguments. The runtime writes the limits, attaches the
+   code at /var/task and the layers at /opt, resizes /tmp if asked (unprivileged, it
+   binds them and pivots into the root: `rootfs.py`, `confine.py`), enters a user
    namespace of its own as sbx_user1051, drops every capability, installs the seccomp
-   filter (`seccomp.py`) and Landlock, and runs the same bootstrap a fresh process runs
+   filter (`seccomp.py`), and runs the same bootstrap a fresh process runs
    (`runtimes/python`).
 4. From there the instance is a `ProcessInstance` like any other: same protocol, same
    log collection, same outcomes, plus Runtime.OutOfMemory when the cgroup's OOM
