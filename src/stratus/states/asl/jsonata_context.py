@@ -49,16 +49,11 @@ def _top_level_reference(node: Any, top: bool) -> str | None:
         )
         if found is not None:
             return found
-    for name in _SAME_CONTEXT:
-        child = getattr(node, name, None)
-        if child is not None:
-            found = _top_level_reference(child, top)
-            if found is not None:
-                return found
-    for name in _OWN_RESULT:
-        child = getattr(node, name, None)
-        if child is not None:
-            found = _top_level_reference(child, False)
-            if found is not None:
-                return found
+    for names, child_top in ((_SAME_CONTEXT, top), (_OWN_RESULT, False)):
+        for name in names:
+            child = getattr(node, name, None)
+            if child is not None:
+                found = _top_level_reference(child, child_top)
+                if found is not None:
+                    return found
     return None
