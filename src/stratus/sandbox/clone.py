@@ -20,6 +20,8 @@ CLONE_VM = 0x100
 CLONE_VFORK = 0x4000
 CLONE_PIDFD = 0x1000
 SYS_CLONE3 = 435
+#: clone(2), the call that predates clone3 (numbered per architecture).
+_SYS_CLONE = {"x86_64": 56, "aarch64": 220}
 
 _libc = ctypes.CDLL(None, use_errno=True)
 # Calls through this handle keep the GIL, as os.fork() does around fork(): clone3 must
@@ -81,6 +83,32 @@ def fork_into(flags: int) -> tuple[int, int]:
         return 0, -1
     api.PyOS_AfterFork_Parent()
     return _cloned(pid, pidfd, number)
+
+
+def fork_copy(flags: int) -> tuple[int, int]:
+    """`fork_into`, through clone(2): (pid, pidfd) in the parent, (0, -1) in the child.
+
+    For a function's template, whose seccomp filter answers clone3 with ENOSYS (its
+    arguments are in memory, out of a filter's reach) and lets clone(2) make exactly
+    `kernel.TEMPLATE_NAMESPACES`. With no stack given, clone(2) behaves as fork() does;
+    the pidfd comes back through the parent-tid argument, the third on every
+    architecture.
+    """
+    api: Any = ctypes.pythonapi
+    pidfd = ctypes.c_int(-1)
+    number = ctypes.c_long(_SYS_CLONE[platform.machine()])
+    api.PyOS_BeforeFork()
+    pid = _libc_gil.syscall(
+        number, ctypes.c_ulong(flags | CLONE_PIDFD | 17), None, ctypes.byref(pidfd), None, None
+    )
+    error = ctypes.get_errno()
+    if pid == 0:
+        api.PyOS_AfterFork_Child()
+        return 0, -1
+    api.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(error, f"clone: {os.strerror(error)}")
+    return int(pid), pidfd.value
 
 
 def clone_exec(flags: int, program: int) -> tuple[int, int]:

@@ -25,27 +25,33 @@ _PROC_FILES = ("self/setgroups", "self/uid_map", "self/gid_map", "loadavg")
 #: The size of /tmp (MB) a spare instance mounts before it knows its function: Lambda's
 #: default `EphemeralStorage`, resized when a function asks for another.
 DEFAULT_TMP_MB = 512
+#: Where a function's template keeps its /proc (`hide_proc`): in a directory only the
+#: host's root may enter (mode 0700, owned by root; `rootfs.py` makes it; systemd's name
+#: for such a directory).
+HIDDEN_PROC = "/var/lib/private/proc"
 
 
-def map_ids(uid_map: str, gid_map: str) -> None:
-    """Write this process's user-namespace id maps (it just entered the namespace).
+def map_ids(uid_map: str, gid_map: str, proc_self: int | None = None) -> None:
+    """Write this process's user-namespace id maps (it just entered the namespace);
+    through `proc_self`, a descriptor of its /proc/<pid> directory, when given.
 
     ``setgroups`` is denied first: the kernel demands it before an unprivileged
     process may write its gid map, and nobody inside needs supplementary groups.
     """
     for name, text in (("setgroups", "deny"), ("uid_map", uid_map), ("gid_map", gid_map)):
-        _write(f"/proc/self/{name}", text)
+        _write(name if proc_self is not None else f"/proc/self/{name}", text, proc_self)
 
 
-def enter_cgroups(plan: Iterable[Mapping[str, str]]) -> dict[str, int]:
+def enter_cgroups(plan: Iterable[Mapping[str, str]], pid: int = 0) -> dict[str, int]:
     """Make an instance's groups (one per hierarchy, as `cgroups.InstanceCgroup.plan`
-    lists them) and move this single-threaded process in. Returns a descriptor of each
-    group's directory, by its path: `write_limits` finds the groups through them from
-    a mount namespace that does not show the host's /sys."""
+    lists them) and move this single-threaded process in (or the one `pid` names in
+    this process's PID namespace). Returns a descriptor of each group's directory, by
+    its path: `write_limits` finds the groups through them from a mount namespace that
+    does not show the host's /sys."""
     groups = {}
     for group in plan:
         os.mkdir(group["directory"], 0o755)
-        _write(f"{group['directory']}/{group['join']}", "0")
+        _write(f"{group['directory']}/{group['join']}", str(pid))
         groups[group["directory"]] = os.open(group["directory"], _DIRECTORY)
     return groups
 
@@ -197,13 +203,20 @@ def _bind_common(root: str, mounts: Iterable[Mapping[str, Any]]) -> None:
         kernel.bind(entry["source"], entry["target"], readonly=entry["readonly"])
 
 
-def _mount_proc(target: str) -> None:
+def _mount_proc(target: str, warm: bool = True) -> None:
     """Mount the instance's /proc at `target`, and look up the files the instance opens
     there once it knows its function: the kernel makes a process's entries on their
     first lookup, 50-70 us for the first, better spent while a spare."""
     kernel.mount("proc", target, "proc", kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC)
-    for name in _PROC_FILES:
+    for name in _PROC_FILES if warm else ():
         os.stat(f"{target}/{name}")
+
+
+def mount_instance_files(tmp_mb: int) -> None:
+    """A copy of a template's: a /proc of its PID namespace and a /tmp of its own, over
+    the template's (called by `template_fork.adopt`, born in that PID namespace)."""
+    _mount_proc("/proc", warm=False)
+    _mount_tmp("/tmp", tmp_mb)
 
 
 def _mount_tmp(target: str, tmp_mb: int) -> None:
@@ -230,8 +243,9 @@ def _pivot_here() -> None:
     os.chdir("/")
 
 
-def enter_user_namespace() -> None:
-    """Become Lambda's sbx_user1051 in a user namespace of this process's own.
+def enter_user_namespace(proc_self: int | None = None) -> None:
+    """Become Lambda's sbx_user1051 in a user namespace of this process's own (the id
+    maps written through `proc_self`, see `map_ids`, when given).
 
     The namespace owns nothing: the mount, PID and network namespaces around it were
     made by the instance's init, so whatever capabilities the kernel hands out in it
@@ -239,7 +253,23 @@ def enter_user_namespace() -> None:
     """
     uid, gid = os.getuid(), os.getgid()
     kernel.unshare(kernel.CLONE_NEWUSER)
-    map_ids(f"{SANDBOX_UID} {uid} 1", f"{SANDBOX_GID} {gid} 1")
+    map_ids(f"{SANDBOX_UID} {uid} 1", f"{SANDBOX_GID} {gid} 1", proc_self)
+
+
+def hide_proc() -> int:
+    """A function's template: move its /proc to `HIDDEN_PROC` and return a descriptor of
+    its /proc/<pid> directory, for the steps of its confinement that still need it.
+
+    The template runs the function's initialisation and its copies are its children:
+    with no /proc of its own, nothing the initialisation leaves running can open a
+    copy's /proc/<pid>/mem (the other ways into another process are the seccomp
+    filter's). The mount stays, out of reach: the kernel mounts a new /proc inside a
+    user namespace (each copy's, `template_fork.adopt`) only where one is fully
+    visible already.
+    """
+    proc_self = os.open("/proc/self", _DIRECTORY)
+    kernel.mount("/proc", HIDDEN_PROC, None, kernel.MS_MOVE)
+    return proc_self
 
 
 def scope(landlock_abi: int) -> None:

@@ -43,7 +43,8 @@ def become_runtime(
     flags: int,
 ) -> Callable[[], None]:
     """PID 2: join init's namespaces, confine the instance and itself, then hand over
-    to the bootstrap."""
+    to the bootstrap. Returns the bootstrap's ``on_idle``: the straggler check, or, in
+    a function's template, what copies it (`template_fork.Template`)."""
     config = zygote.config
     zygote.sock.detach()  # this process reuses its number; the object must not close it
     try:
@@ -74,7 +75,7 @@ def become_runtime(
         # All so far is the same for every function: a spare instance waits here,
         # with no code, no environment and nothing of any function yet.
         try:
-            setup, trees = _read_setup(_CONTROL_FD)
+            setup, trees = read_setup(_CONTROL_FD)
         except EOFError:
             os._exit(0)  # a spare the server let go
         confine.write_limits(setup["limits"], groups)
@@ -84,11 +85,15 @@ def become_runtime(
         root.enter()  # init's root moves along: it is in the same mount namespace
         for tree in trees:
             os.close(tree)
+        template = bool(setup.get("template"))  # a function's template (template_fork.py)
+        proc_self = confine.hide_proc() if template else None
         if config["privileged"]:
             confine.drop_to(config["uid"], config["gid"])
             kernel.set_dumpable(True)  # reset by the uid change; needed for uid_map
-        confine.enter_user_namespace()
-        confine.lock_down(zygote.seccomp)
+        confine.enter_user_namespace(proc_self)
+        if proc_self is not None:
+            os.close(proc_self)
+        confine.lock_down(zygote.template_seccomp if template else zygote.seccomp)
         os.chdir("/var/task")
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
@@ -98,7 +103,7 @@ def become_runtime(
     except BaseException as e:
         abort_setup("sandbox set-up failed", e, (_LOG_FD, 2))
     _become_fresh(setup)
-    return Stragglers()
+    return zygote.template() if template else Stragglers()
 
 
 def _become_fresh(setup: dict[str, Any]) -> None:
@@ -132,7 +137,7 @@ def _set_environment(environment: dict[str, str]) -> None:
         data[key] = text
 
 
-def _read_setup(fd: int) -> tuple[dict[str, Any], list[int]]:
+def read_setup(fd: int) -> tuple[dict[str, Any], list[int]]:
     """The one frame the engine sends before the bootstrap starts: the function (code,
     limits, environment, argv), marshalled (decoding JSON took 0.2 ms of a cold start);
     and the descriptors sent with it (its directories' mount trees, for a `CopiedRoot`)."""

@@ -70,7 +70,8 @@ from stratus.sandbox.process import (
     layer_paths,
 )
 from stratus.sandbox.rootfs import RootFs
-from stratus.sandbox.spares import Spares
+from stratus.sandbox.spares import Spare, Spares
+from stratus.sandbox.templates import Template, TemplateError, Templates
 from stratus.sandbox.types import InstanceInitError, InstanceSpec, Sandbox
 from stratus.sandbox.zygote import ZygoteError, ZygoteProcess, startup_environment
 
@@ -111,6 +112,7 @@ class IsolatedSandbox(Sandbox):
         host_gid: int = NOBODY,
         hostname: str = "localhost",
         spares: int = SPARES,
+        templates: bool = True,
     ) -> None:
         self.features = features
         self.rootfs = rootfs
@@ -131,6 +133,9 @@ class IsolatedSandbox(Sandbox):
             "uid": host_uid,
             "gid": host_gid,
             "seccomp": self._seccomp.hex() if self._seccomp else None,
+            "template_seccomp": (
+                seccomp.build_filter(arch, template=True).hex() if self._seccomp and arch else None
+            ),
             "init_program": (
                 initprog.build(features.privileged, host_uid, host_gid).hex()
                 if initprog.supported()
@@ -145,6 +150,12 @@ class IsolatedSandbox(Sandbox):
         self._starting: dict[tuple[object, ...], asyncio.Lock] = {}
         #: Instances forked ahead, per zygote.
         self._spares = Spares(cgroups, spares)
+        #: Function templates (`templates.py`): as root, with a common root and seccomp.
+        self._templates = (
+            Templates(self._template)
+            if templates and self._seccomp and self._config["copied_root"]
+            else None
+        )
         #: A work directory this sandbox made for itself, removed by close().
         self._temporary: Path | None = None
 
@@ -205,12 +216,37 @@ class IsolatedSandbox(Sandbox):
     # --- instances --------------------------------------------------------------------
 
     async def start(self, spec: InstanceSpec) -> ProcessInstance:
-        loop = asyncio.get_running_loop()
         started = time.perf_counter()
         if not spec.network and self.features.namespaces.get("net"):
             raise self._init_error(
                 "Runtime.InvalidEntrypoint", "This host cannot run a function without network"
             )
+        template = self._templates.ready(spec.key()) if self._templates else None
+        if template is not None:
+            try:
+                return await template.copy(
+                    spec, self.cgroups, started, self._init_timeout, self._log_limit
+                )
+            except TemplateError as e:  # the template is broken: start afresh
+                self._templates.drop(template, f"a copy failed: {e}")  # type: ignore[union-attr]
+        _, spare = await self._send_function(spec, started)
+        logs = LogCollector(asyncio.get_running_loop(), spare.log_read, self._log_limit)
+        instance = ProcessInstance(spare.instance_id, spec, spare.child, logs)
+        try:
+            await instance.start(spare.sock, started, self._init_timeout)
+        except BaseException:
+            await instance.close()
+            spare.sock.close()
+            raise
+        if self._templates is not None:
+            self._templates.cold_started(spec)
+        return instance
+
+    async def _send_function(
+        self, spec: InstanceSpec, started: float, *, template: bool = False
+    ) -> tuple[ZygoteProcess, Spare]:
+        """A spare (or a new instance) that has been sent `spec`'s function, and its
+        zygote."""
         environment = dict(spec.environment)
         if "LAMBDA_TASK_ROOT" in environment:
             environment["LAMBDA_TASK_ROOT"] = TASK_ROOT
@@ -219,6 +255,8 @@ class IsolatedSandbox(Sandbox):
         options = bootstrap_options(spec, environment, self._rlimits)
         try:
             zygote = await self._zygote(spec.interpreter, startup_environment(environment))
+            if template and not zygote.copied_root:
+                raise TemplateError("instances here build their own roots")
             spare = self._spares.take(zygote) if spec.network else None
             if spec.network:
                 self._spares.refill(zygote)
@@ -237,6 +275,7 @@ class IsolatedSandbox(Sandbox):
             "limits": spare.cgroup.limits(spec.memory_mb) if spare.cgroup else [],
             "env": environment,
             "argv": argv,
+            "template": template,
         }
         meta = marshal.dumps(setup)  # (the zygote's own configuration travels so too)
         try:
@@ -250,15 +289,14 @@ class IsolatedSandbox(Sandbox):
         finally:
             for tree in trees:
                 os.close(tree)
-        logs = LogCollector(loop, spare.log_read, self._log_limit)
-        instance = ProcessInstance(spare.instance_id, spec, spare.child, logs)
-        try:
-            await instance.start(spare.sock, started, self._init_timeout)
-        except BaseException:
-            await instance.close()
-            spare.sock.close()
-            raise
-        return instance
+        return zygote, spare
+
+    async def _template(self, spec: InstanceSpec) -> Template:
+        """A template of `spec`'s function (`templates.py`), once it has initialised."""
+        zygote, spare = await self._send_function(spec, time.perf_counter(), template=True)
+        template = Template(spec.key(), zygote, spare)
+        await template.started(self._init_timeout)
+        return template
 
     def _init_error(
         self, error_type: str, message: str, started: float | None = None
@@ -284,6 +322,8 @@ class IsolatedSandbox(Sandbox):
             return zygote
 
     async def close(self) -> None:
+        if self._templates is not None:
+            self._templates.close()
         await self._spares.close()
         for zygote in self._zygotes.values():
             zygote.close()

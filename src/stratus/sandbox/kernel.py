@@ -26,6 +26,12 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+#: The namespaces a function's template clones each of its copies into, all at once
+#: (`template_fork.py`): the only ones its seccomp filter lets it make.
+TEMPLATE_NAMESPACES = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+#: ioctl on a namespace file: a descriptor of the user namespace that owns it (or of a
+#: user namespace's parent).
+NS_GET_PARENT = 0xB702
 
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -35,6 +41,7 @@ MS_REMOUNT = 0x20
 MS_NOATIME = 0x400
 MS_NODIRATIME = 0x800
 MS_BIND = 0x1000
+MS_MOVE = 0x2000
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 MS_RELATIME = 0x200000

@@ -64,7 +64,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from stratus.sandbox import clone, confine, init_start, kernel
+from stratus.sandbox import clone, confine, init_start, kernel, template_fork
 from stratus.sandbox.instance_setup import abort_setup, become_runtime
 
 _PID = struct.Struct("<i")
@@ -87,9 +87,18 @@ class Zygote:
         self.inits: dict[int, int | None] = {}
         self.init_program = init_start.program_descriptor(config.get("init_program"))
         self.seccomp = bytes.fromhex(config["seccomp"]) if config["seccomp"] else None
-        if self.seccomp:
-            kernel.prepare_seccomp(self.seccomp)
+        #: A function's template's filter: the instance's, plus clone(2) into the
+        #: namespaces of a copy (template_fork.py).
+        self.template_seccomp = (
+            bytes.fromhex(config["template_seccomp"]) if config["template_seccomp"] else None
+        )
+        for program in (self.seccomp, self.template_seccomp):
+            if program:
+                kernel.prepare_seccomp(program)
+        #: Helpers adopting a template's copies, not reaped yet: pid -> request id.
+        self.helpers: dict[int, int] = {}
         self.own_pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        self.pid = os.getpid()
         # Unprivileged, a runtime is forked by a short-lived child of the zygote (see
         # `_fork_runtime`): when that child ends, the runtime becomes the zygote's.
         kernel.prctl(kernel.PR_SET_CHILD_SUBREAPER, 1)
@@ -203,7 +212,11 @@ class Zygote:
                 message, fds, _, _ = socket.recv_fds(self.sock, 65536, 4)
                 if not message:
                     os._exit(0)
-                on_idle = self._spawn(json.loads(message), fds)
+                request = json.loads(message)
+                if request.get("t") == "adopt":
+                    self._adopt(request, fds)
+                    continue
+                on_idle = self._spawn(request, fds)
                 if on_idle is not None:
                     return on_idle
 
@@ -222,6 +235,11 @@ class Zygote:
                 return
             if pid == 0:
                 return
+            helper = self.helpers.pop(pid, None)
+            if helper is not None:
+                code = os.waitstatus_to_exitcode(status)
+                self._send({"t": "adopted", "id": helper, "code": code})
+                continue
             init = self.runtimes.pop(pid, None)
             if init is not None:  # a runtime ended: its instance ends with its init
                 code = os.waitstatus_to_exitcode(status)
@@ -276,6 +294,38 @@ class Zygote:
         finally:
             os.close(pidfd)
         return None
+
+    def _adopt(self, request: dict[str, Any], fds: list[int]) -> None:
+        """Fork a helper into the PID namespace of a template's copy (the pidfd sent)
+        that adopts it (`template_fork.adopt`); "adopted" follows once it has ended."""
+        if len(fds) != 1 or not self.config["privileged"]:
+            for fd in fds:
+                os.close(fd)
+            self._send({"t": "adopted", "id": request.get("id"), "code": -1})
+            return
+        (copy,) = fds
+        try:
+            kernel.setns(copy, kernel.CLONE_NEWPID)
+            try:
+                helper = os.fork()
+            finally:
+                if os.getpid() == self.pid:
+                    kernel.setns(self.own_pid_namespace, kernel.CLONE_NEWPID)
+        except OSError as e:
+            print(f"[Stratus] cannot adopt a template's copy: {e}", file=sys.stderr)
+            os.close(copy)
+            self._send({"t": "adopted", "id": request["id"], "code": -1})
+            return
+        if helper == 0:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            template_fork.adopt(request, copy)
+        os.close(copy)
+        self.helpers[helper] = request["id"]
+
+    def template(self) -> template_fork.Template:
+        """A function's template's ``on_idle`` (called in the template's runtime)."""
+        return template_fork.Template(self.seccomp, self.config["landlock"])
 
     def _fork_runtime(self, init_pidfd: int) -> int:
         """Fork a child born in the PID namespace of the init behind `init_pidfd`: its

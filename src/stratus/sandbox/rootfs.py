@@ -14,7 +14,8 @@ a small /etc, and the runtime bootstrap at /var/runtime. Into it go, read-only:
 plus a private tmpfs at /tmp (the function's ``EphemeralStorage``) and a /proc of the
 instance's own PID namespace. Nothing else of the host exists inside: not /root or
 /home, not the Stratus data directory, database, credentials or other functions' code,
-not /sys.
+not /sys. (/var/lib/private is a directory only the host's root may enter: a function's
+template keeps its /proc there, see `confine.hide_proc`.)
 
 /etc is an allow list, copied once (never bound, so nothing next to the files shows):
 name resolution (resolv.conf, hosts, nsswitch.conf...), TLS roots (ssl/certs), the
@@ -33,6 +34,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from stratus.sandbox import confine
 
 #: Lambda's user inside an instance (sbx_user1051) and its group.
 SANDBOX_UID = 993
@@ -76,6 +79,10 @@ ETC_ALLOWED = (
 )
 
 
+#: Where a function's template keeps its /proc (`confine.hide_proc`), from the root.
+HIDDEN_PROC = confine.HIDDEN_PROC.lstrip("/")
+
+
 @dataclass(frozen=True)
 class Mount:
     """One bind mount into an instance's root; `target` is relative to the root."""
@@ -108,7 +115,8 @@ class RootFs:
         directory.mkdir(parents=True)
         os.chmod(directory, 0o755)
         mounts = [Mount(str(host_root / "usr"), "usr")]
-        for name in ("usr", "etc", "var/task", "var/runtime", "opt", "tmp", "proc", "dev"):
+        directories = ("usr", "etc", "var/task", "var/runtime", "opt", "tmp", "proc", "dev")
+        for name in (*directories, HIDDEN_PROC):
             (directory / name).mkdir(parents=True, exist_ok=True)
         for name in _TOP_DIRECTORIES:
             host = host_root / name
@@ -132,6 +140,7 @@ class RootFs:
         for path in directory.rglob("*"):
             if not path.is_symlink():
                 os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        os.chmod((directory / HIDDEN_PROC).parent, 0o700)
         return cls(directory, mounts)
 
 

@@ -36,11 +36,14 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from stratus.sandbox.kernel import TEMPLATE_NAMESPACES
+
 # Classic BPF opcodes (linux/filter.h) and seccomp return actions (linux/seccomp.h).
 _LD_W_ABS = 0x20
 _JEQ_K = 0x15
 _JGE_K = 0x35
 _JSET_K = 0x45
+_AND_K = 0x54
 _RET_K = 0x06
 RET_KILL_PROCESS = 0x80000000
 RET_ERRNO = 0x00050000
@@ -217,6 +220,9 @@ class _Program:
     ) -> None:
         self._code.append((opcode, then, otherwise, value))
 
+    def and_with(self, value: int) -> None:
+        self._code.append((_AND_K, 0, 0, value))
+
     def ret(self, action: int) -> None:
         self._code.append((_RET_K, 0, 0, action))
 
@@ -258,8 +264,12 @@ def _search(p: _Program, cases: Sequence[tuple[int, str]]) -> None:
     _search(p, cases[middle:])
 
 
-def build_filter(arch: Architecture, denied: Sequence[str] = DENIED) -> bytes:
-    """The filter program for `arch`, ready for PR_SET_SECCOMP."""
+def build_filter(
+    arch: Architecture, denied: Sequence[str] = DENIED, *, template: bool = False
+) -> bytes:
+    """The filter program for `arch`, ready for PR_SET_SECCOMP. A `template`'s filter
+    also lets ``clone`` make exactly the namespaces `TEMPLATE_NAMESPACES` names, all
+    together (each copy of a template is an instance of its own); nothing else differs."""
     p = _Program()
     numbers = arch.numbers
     p.load(_ARCH)
@@ -275,8 +285,10 @@ def build_filter(arch: Architecture, denied: Sequence[str] = DENIED) -> bytes:
 
     p.label("clone")
     p.load(_ARG0)
-    p.jump_if(_JSET_K, _NAMESPACE_FLAGS, then="deny")
-    p.ret(RET_ALLOW)
+    p.and_with(_NAMESPACE_FLAGS)
+    if template:
+        p.jump_if(_JEQ_K, TEMPLATE_NAMESPACES, then="allow")
+    p.jump_if(_JEQ_K, 0, then="allow", otherwise="deny")
 
     p.label("socket")
     p.load(_ARG0)

@@ -39,6 +39,7 @@ ZYGOTE_MODULES = (
     "confine",
     "stragglers",
     "instance_setup",
+    "template_fork",
     "init_start",
     "nursery",
 )
@@ -169,7 +170,7 @@ class ZygoteChild:
             return
         if self._cgroup is not None:
             self._oom = self._cgroup.oom_kills() > 0
-            _remove_cgroup(self._cgroup)
+            remove_cgroup(self._cgroup)
             self._cgroup = None
         if self._pidfd is not None:
             os.close(self._pidfd)
@@ -179,13 +180,14 @@ class ZygoteChild:
             self._on_exit()
 
 
-def _remove_cgroup(cgroup: InstanceCgroup, tries: int = 50) -> None:
+def remove_cgroup(cgroup: InstanceCgroup, tries: int = 50) -> None:
+    """Remove an ended instance's cgroups (retried while the kernel still empties them)."""
     if cgroup.remove():
         return
     if tries <= 0:
         log.warning("could not remove an instance's cgroup: %s", cgroup.directories)
         return
-    asyncio.get_running_loop().call_later(0.1, _remove_cgroup, cgroup, tries - 1)
+    asyncio.get_running_loop().call_later(0.1, remove_cgroup, cgroup, tries - 1)
 
 
 class ZygoteProcess:
@@ -198,7 +200,8 @@ class ZygoteProcess:
         self._popen: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._next_id = 0
-        self._pending: dict[int, tuple[asyncio.Future[ZygoteChild], InstanceCgroup | None]] = {}
+        #: Requests answered later: spawns (a ZygoteChild) and adoptions (an exit code).
+        self._pending: dict[int, tuple[asyncio.Future[Any], InstanceCgroup | None]] = {}
         self._hello: asyncio.Future[int] | None = None
         #: Whether its instances' roots are copies of a common one: each then needs its
         #: function's directories as detached mount trees (see `confine.CopiedRoot`).
@@ -256,13 +259,27 @@ class ZygoteProcess:
         self, request: dict[str, Any], fds: list[int], cgroup: InstanceCgroup | None
     ) -> ZygoteChild:
         """Fork an instance and track it. The fds are sent, not closed."""
+        child: ZygoteChild = await self._request("spawn", request, fds, cgroup)
+        return child
+
+    async def adopt(self, request: dict[str, Any], copy: int) -> None:
+        """Have the copy of a function's template behind pidfd `copy` adopted (its
+        cgroups, id maps, /proc and /tmp: `template_fork.adopt`). The fd is sent, not
+        closed."""
+        code = await self._request("adopt", request, [copy], None)
+        if code != 0:
+            raise ZygoteError(f"adopting a template's copy failed (status {code})")
+
+    async def _request(
+        self, kind: str, request: dict[str, Any], fds: list[int], cgroup: InstanceCgroup | None
+    ) -> Any:
         if self._sock is None or self._loop is None:
             raise ZygoteError("the zygote is not running")
         self._next_id += 1
         ident = self._next_id
-        future: asyncio.Future[ZygoteChild] = self._loop.create_future()
+        future: asyncio.Future[Any] = self._loop.create_future()
         self._pending[ident] = (future, cgroup)
-        data = json.dumps({"t": "spawn", "id": ident, **request}).encode()
+        data = json.dumps({"t": kind, "id": ident, **request}).encode()
         try:
             # One sender at a time: a burst can fill the socket, and one fd has one
             # writer callback, so only one waiter can be woken when it drains.
@@ -327,6 +344,10 @@ class ZygoteProcess:
                     child.kill_group()
             elif future is not None and not future.done():
                 future.set_exception(ZygoteError(str(message.get("error"))))
+        elif kind == "adopted":
+            future, _ = self._pending.pop(message["id"], (None, None))
+            if future is not None and not future.done():
+                future.set_result(int(message["code"]))
         elif kind == "exit":
             ended = self.children.pop(int(message["pid"]), None)
             if ended is not None:

@@ -70,6 +70,8 @@ def run_filter(program: bytes, nr: int, arch: int, arg0: int = 0) -> int:
             accumulator = struct.unpack_from("<I", data, k)[0]
         elif code == 0x06:  # return
             return k
+        elif code == 0x54:  # and with a constant
+            accumulator &= k
         else:
             taken = {0x15: accumulator == k, 0x35: accumulator >= k, 0x45: accumulator & k}[code]
             pc += jt if taken else jf
@@ -98,6 +100,27 @@ def test_every_call_number_gets_its_answer() -> None:
             assert got == allow, nr
     assert run_filter(program, 0x40000000 + 50, arch.audit_arch) == seccomp.RET_KILL_PROCESS
     assert run_filter(program, 0, 0x40000003) == seccomp.RET_KILL_PROCESS  # i386
+
+
+def test_a_template_may_clone_its_copies_and_nothing_more() -> None:
+    arch = seccomp.X86_64
+    plain, template = seccomp.build_filter(arch), seccomp.build_filter(arch, template=True)
+    clone, unshare = arch.numbers["clone"], arch.numbers["unshare"]
+    eperm, allow = seccomp.RET_ERRNO | errno.EPERM, seccomp.RET_ALLOW
+    copies = kernel.TEMPLATE_NAMESPACES | 17  # | SIGCHLD, as fork() passes it
+    assert run_filter(template, clone, arch.audit_arch, copies) == allow
+    assert run_filter(plain, clone, arch.audit_arch, copies) == eperm
+    assert run_filter(template, clone, arch.audit_arch, 0x01200011) == allow  # fork()
+    for extra in (0x40000000, 0x02000000, 0x00000080):  # NEWNET, NEWCGROUP, NEWTIME
+        assert run_filter(template, clone, arch.audit_arch, copies | extra) == eperm
+    for missing in (0x10000000, 0x20000000, 0x00020000):  # one of the set: refused too
+        assert run_filter(template, clone, arch.audit_arch, copies & ~missing) == eperm
+    assert run_filter(template, unshare, arch.audit_arch, copies) == eperm
+    for nr in range(1024):
+        if nr != clone:
+            assert run_filter(template, nr, arch.audit_arch, 0) == run_filter(
+                plain, nr, arch.audit_arch, 0
+            ), nr
 
 
 def test_inbound_sockets_and_foreign_families_are_refused() -> None:
