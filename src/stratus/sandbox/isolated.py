@@ -26,18 +26,18 @@ Design, in the order an instance comes to life:
    log collection, same outcomes, plus Runtime.OutOfMemory when the cgroup's OOM
    killer ended it.
 
+A function that keeps needing new instances gets a template (`templates.py`): an
+instance started as above that initialised the function and never serves; from then on
+its new instances are copies of that template (`template_fork.py`), adopted by a helper
+of the zygote, and skip the import of the function's code and packages.
+
 Running as root, instances run as an unprivileged host user (nobody by default): the
 user namespace maps sbx_user1051 to it. Running as an ordinary user, the zygote's
 children get a user namespace first (owned by that user) and everything else follows;
 what that loses is listed by `describe()` (typically the cgroup limits).
 
 Rejected: bubblewrap per instance (about 5 ms plus a fresh interpreter's 25-50 ms),
-and a fresh interpreter inside the namespaces (the same 25-50 ms). Rejected for now: a
-per-function template that has imported the handler. Once it has run user code it
-must be locked down already, and then it can no longer give each copy its own PID and
-mount namespaces and /tmp (its seccomp filter denies unshare and mount; allowing them
-would hand the user-namespace attack surface to the import code); and the fork-safety
-of arbitrary packages (threads, open connections) cannot be judged from outside.
+and a fresh interpreter inside the namespaces (the same 25-50 ms).
 """
 
 from __future__ import annotations
