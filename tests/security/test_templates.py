@@ -21,6 +21,7 @@ pytestmark = pytest.mark.timeout(180)
 
 INSPECT = """
 import ctypes, os, random, socket, sys, time
+import email.mime.text, http.client, xml.dom.minidom  # an initialisation worth copying
 INIT_PID = os.getpid()
 STAMP = time.time()
 try:
@@ -48,6 +49,10 @@ def clone_namespaces():
 def handler(event, context):
     if event.get("exit") is not None:
         sys.exit(event["exit"])
+    if event.get("allocate"):
+        memory = bytearray(event["allocate"] << 20)
+        for i in range(0, len(memory), 4096):
+            memory[i] = 1
     time.sleep(event.get("hold", 0))
     tmp = os.listdir("/tmp")
     open("/tmp/mine", "w").close()
@@ -139,8 +144,23 @@ def test_a_copy_that_exits_is_reported_as_any_instance(lam: Any, bystander: str)
     assert call(lam, bystander, {"n": 2})[0] == {"echo": 2}
 
 
+def test_a_copy_has_its_own_memory_limit(lam: Any, bystander: str) -> None:
+    name = deploy(lam, INSPECT, Timeout=30, MemorySize=128)
+    copies(lam, name, 1)
+    # The copy just made is the idle one: it takes the next call.
+    payload, error, _ = call(lam, name, {"allocate": 256})
+    assert error == "Unhandled"
+    assert payload["errorType"] == "Runtime.OutOfMemory"
+    # The template lived through it: the next new instance is a copy again.
+    assert copies(lam, name, 1)[0]["copy"]
+    assert call(lam, bystander, {"n": 3})[0] == {"echo": 3}
+
+
+# As long to initialise as INSPECT, which gets copies: only the thread keeps this one from
+# getting them.
 UNFIT = """
 import os, threading, time
+import email.mime.text, http.client, xml.dom.minidom
 INIT_PID = os.getpid()
 threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
 

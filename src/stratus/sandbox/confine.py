@@ -42,16 +42,15 @@ def map_ids(uid_map: str, gid_map: str, proc_self: int | None = None) -> None:
         _write(name if proc_self is not None else f"/proc/self/{name}", text, proc_self)
 
 
-def enter_cgroups(plan: Iterable[Mapping[str, str]], pid: int = 0) -> dict[str, int]:
+def enter_cgroups(plan: Iterable[Mapping[str, str]]) -> dict[str, int]:
     """Make an instance's groups (one per hierarchy, as `cgroups.InstanceCgroup.plan`
-    lists them) and move this single-threaded process in (or the one `pid` names in
-    this process's PID namespace). Returns a descriptor of each group's directory, by
-    its path: `write_limits` finds the groups through them from a mount namespace that
-    does not show the host's /sys."""
+    lists them) and move this single-threaded process in. Returns a descriptor of each
+    group's directory, by its path: `write_limits` finds the groups through them from
+    a mount namespace that does not show the host's /sys."""
     groups = {}
     for group in plan:
         os.mkdir(group["directory"], 0o755)
-        _write(f"{group['directory']}/{group['join']}", str(pid))
+        _write(f"{group['directory']}/{group['join']}", "0")
         groups[group["directory"]] = os.open(group["directory"], _DIRECTORY)
     return groups
 

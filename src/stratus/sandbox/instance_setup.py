@@ -137,13 +137,14 @@ def _set_environment(environment: dict[str, str]) -> None:
         data[key] = text
 
 
-def read_setup(fd: int) -> tuple[dict[str, Any], list[int]]:
+def read_setup(fd: int, max_fds: int = 2) -> tuple[dict[str, Any], list[int]]:
     """The one frame the engine sends before the bootstrap starts: the function (code,
     limits, environment, argv), marshalled (decoding JSON took 0.2 ms of a cold start);
-    and the descriptors sent with it (its directories' mount trees, for a `CopiedRoot`)."""
+    and the descriptors sent with it (its directories' mount trees, for a `CopiedRoot`;
+    a template's copy gets its cgroups' files to join them by)."""
     channel = socket.socket(fileno=fd)
     try:
-        data, trees, _, _ = socket.recv_fds(channel, _HEADER.size, 2)
+        data, trees, _, _ = socket.recv_fds(channel, _HEADER.size, max_fds)
     finally:
         channel.detach()
     while len(data) < _HEADER.size:

@@ -239,7 +239,7 @@ class IsolatedSandbox(Sandbox):
             spare.sock.close()
             raise
         if self._templates is not None:
-            self._templates.cold_started(spec)
+            self._templates.cold_started(spec, instance.init_duration_ms)
         return instance
 
     async def _send_function(

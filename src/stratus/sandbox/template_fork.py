@@ -20,9 +20,13 @@ made; the processes:
                        imported already.
 
 Adopting a copy (`adopt`, in a helper the zygote forks into the copy's PID namespace,
-as root) gives it what a template cannot: its own cgroups with its limits, the id maps
-of its user namespace (sbx_user1051 stays sbx_user1051), and its own /proc and /tmp,
-mounted over the template's.
+as root) gives it what a template cannot: the id maps of its user namespace
+(sbx_user1051 stays sbx_user1051), and its own /proc and /tmp, mounted over the
+template's. Its cgroups the server makes, with their limits, and sends it their files
+to join them by: a process that moves itself (single-threaded, through ``tasks`` on
+cgroup v1) skips the lock whose RCU grace period any other move waits for, 5-8 ms. (A
+copy that does not move itself stays in its template's group, whose limits are the
+same: it only shares them with its template.)
 
 What the template could turn against its copies is its own function's, and the filter
 keeps the rest closed: it may not mount, unshare, setns, ptrace or read another
@@ -31,8 +35,8 @@ exist only in its own user namespace, whose mounts it cannot touch (the same fil
 Each runtime stacks the instance filter on top (its namespaces as closed as any
 instance's) and its own Landlock scope.
 
-A template whose initialisation left something a copy cannot share (another thread,
-an open socket, a file in /tmp) says so instead of becoming one (`unfit`): the
+A template whose initialisation left something a copy cannot share (another thread, a
+process, an open socket, a file in /tmp) says so instead of becoming one (`unfit`): the
 function's instances then start as others do.
 """
 
@@ -172,9 +176,12 @@ class Template:
                 if fd > _CONTROL_FD:
                     os.close(fd)
             try:
-                setup, _ = read_setup(_CONTROL_FD)  # once the server had it adopted
+                setup, joins = read_setup(_CONTROL_FD, 8)  # once the server had it adopted
             except EOFError:
                 os._exit(0)
+            for join in joins:  # its cgroups' "tasks" (or cgroup.procs): "0" moves it
+                os.write(join, b"0")
+                os.close(join)
             os.environ.update(setup["env"])
             kernel.drop_capabilities()
             confine.scope(self.landlock_abi)
@@ -227,6 +234,11 @@ def unfit() -> str:
         return "the function's initialisation left threads running"
     if os.listdir("/tmp"):
         return "the function's initialisation wrote to /tmp"
+    try:
+        if os.waitpid(-1, os.WNOHANG) == (0, 0):
+            return "the function's initialisation left processes running"
+    except ChildProcessError:
+        pass  # none
     limit = min(os.sysconf("SC_OPEN_MAX"), 65536)
     for fd in range(_OWN_FDS, limit):
         try:
@@ -281,16 +293,11 @@ def _read_exactly(count: int) -> bytes:
 
 
 def adopt(request: dict[str, Any], pidfd: int) -> None:
-    """Adopt the copy behind `pidfd` (`request`: its host pid, cgroup plan and limits,
-    /tmp size). Runs as root in a child of the zygote born in the copy's PID namespace,
-    where the copy is PID 1; ends the process (status 0: adopted)."""
+    """Adopt the copy behind `pidfd` (`request`: its host pid, its /tmp's size). Runs as
+    root in a child of the zygote born in the copy's PID namespace (where the copy is
+    PID 1); ends the process (status 0: adopted)."""
     try:
         pid = request["pid"]
-        if request["cgroups"]:
-            groups = confine.enter_cgroups(request["cgroups"], pid=1)
-            confine.write_limits(request["limits"], groups)
-            for group in groups.values():
-                os.close(group)
         user = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
         template_user = fcntl.ioctl(user, kernel.NS_GET_PARENT)
         signal.pidfd_send_signal(pidfd, 0)  # the pid still named the copy when opened

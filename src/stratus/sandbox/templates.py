@@ -9,7 +9,8 @@ gets its own namespaces, cgroups, /proc and /tmp (`template_fork.py` has the pro
 and the security argument).
 
 When: a function's second cold start within `WINDOW` seconds (a function called once
-an hour is not kept twice), as long as fewer than `MAX_TEMPLATES` are kept; the
+an hour is not kept twice) that took longer than `MIN_INIT_MS` (a trivial handler
+starts afresh as fast as a copy), as long as fewer than `MAX_TEMPLATES` are kept; the
 template is made in the background, and cold starts take copies once it is ready. A
 template unused for `IDLE` seconds, with no copy alive, is ended; so is one whose
 function changed (its key is not asked for again, so it goes idle). A template is
@@ -59,6 +60,9 @@ WINDOW = 600.0
 IDLE = 600.0
 #: Templates kept at most.
 MAX_TEMPLATES = 16
+#: Functions whose instances initialise faster than this (ms) get no template: a copy
+#: takes 7-10 ms here, a fresh instance of a trivial handler 4-6.
+MIN_INIT_MS = 20.0
 #: Seconds a copy's end waits for the template's word on its exit status.
 _EXIT_WORD_WAIT = 1.0
 _HEADER = struct.Struct("<II")
@@ -194,22 +198,22 @@ class Template:
         child: CopyChild | None = None
         try:
             pid, pidfd = await self._fork(theirs.fileno(), log_write)
-            child = CopyChild(
-                _host_pid(pidfd), pidfd, cgroup, lambda: self.copies.pop(pid, None)
-            )
+            child = CopyChild(_host_pid(pidfd), pidfd, cgroup, lambda: self.copies.pop(pid, None))
             self.copies[pid] = child
-            request = {
-                "pid": child.pid,
-                "cgroups": cgroup.plan if cgroup else [],
-                "limits": cgroup.limits(spec.memory_mb) if cgroup else [],
-                "tmp_mb": spec.ephemeral_storage_mb,
-            }
+            request = {"pid": child.pid, "tmp_mb": spec.ephemeral_storage_mb}
             await self.zygote.adopt(request, pidfd)
             environment: Mapping[str, str] = {}
             if spec.instance_environment is not None:
                 environment = spec.instance_environment(instance_id)
             meta = marshal.dumps({"env": dict(environment)})
-            ours.sendall(_HEADER.pack(len(meta), 0) + meta)
+            joins = _cgroup_joins(cgroup, spec.memory_mb) if cgroup is not None else []
+            try:
+                frame = _HEADER.pack(len(meta), 0) + meta
+                sent = socket.send_fds(ours, [frame], joins) if joins else 0
+                ours.sendall(frame[sent:])
+            finally:
+                for join in joins:
+                    os.close(join)
         except BaseException as e:
             ours.close()
             os.close(log_read)
@@ -329,6 +333,20 @@ class Template:
         self._drain.close()
 
 
+def _cgroup_joins(cgroup: InstanceCgroup, memory_mb: int) -> list[int]:
+    """Make a copy's groups with their limits; the files it joins them by, open."""
+    cgroup.create(memory_mb)
+    joins: list[int] = []
+    try:
+        for group in cgroup.plan:
+            joins.append(os.open(f"{group['directory']}/{group['join']}", os.O_WRONLY))
+    except OSError:
+        for join in joins:
+            os.close(join)
+        raise
+    return joins
+
+
 def _host_pid(pidfd: int) -> int:
     """The pid, in the server's PID namespace, of the process behind `pidfd`."""
     with open(f"/proc/self/fdinfo/{pidfd}") as info:
@@ -360,11 +378,14 @@ class Templates:
             return None
         return template
 
-    def cold_started(self, spec: InstanceSpec) -> None:
-        """Count a fresh start of `spec`'s function: the second within `WINDOW` seconds
-        makes its template, in the background."""
+    def cold_started(self, spec: InstanceSpec, init_ms: float) -> None:
+        """Count a fresh start of `spec`'s function that took `init_ms`: the second
+        within `WINDOW` seconds makes its template, in the background, if initialising
+        takes longer than a copy does (`MIN_INIT_MS`)."""
         key, now = spec.key(), time.monotonic()
         self._retire(now)
+        if init_ms < MIN_INIT_MS:
+            return
         last, self._cold[key] = self._cold.get(key), now
         if last is None or now - last > WINDOW or key in self._kept or key in self._building:
             return
