@@ -206,6 +206,10 @@ class IsolatedSandbox(Sandbox):
         for kind in ("net", "cgroup"):
             if f.namespaces.get(kind):
                 lacking.append(f"{kind} namespaces ({f.namespaces[kind]})")
+        if self._templates is not None:
+            have.append("function templates")
+        else:
+            lacking.append("function templates (they need root, open_tree and seccomp)")
         if f.privileged:
             have.append(f"instances run as host uid {self._config['uid']}")
         else:
