@@ -38,7 +38,10 @@ Messages with the server, one JSON document per SOCK_SEQPACKET packet:
   runtime's pids) with a pidfd of the instance's init, or ``{"t": "failed", "id",
   "error"}``;
 - zygote -> server ``{"t": "exit", "pid", "code"}`` when an instance has ended (init's
-  pid; the runtime's exit code, negative for a signal, as subprocess words it).
+  pid; the runtime's exit code, negative for a signal, as subprocess words it);
+- server -> zygote ``{"t": "adopt", "id", "pid", "tmp_mb"}`` with a pidfd of a function
+  template's new copy; zygote -> server ``{"t": "adopted", "id", "code"}`` once the
+  helper it forked for it has ended (code 0: adopted; `template_fork.adopt`).
 
 Nothing of a function passes through the zygote: the runtime prepares what every
 instance has (namespaces, cgroups, the common part of its root), then reads its
