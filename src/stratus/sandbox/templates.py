@@ -50,7 +50,7 @@ from stratus.sandbox.logs import LogCollector
 from stratus.sandbox.process import ProcessInstance
 from stratus.sandbox.spares import Spare
 from stratus.sandbox.types import InstanceSpec
-from stratus.sandbox.zygote import ZygoteError, ZygoteProcess, remove_cgroup
+from stratus.sandbox.zygote import PidfdChild, ZygoteError, ZygoteProcess
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +73,9 @@ class TemplateError(Exception):
     """A template could not be made, or could not copy itself."""
 
 
-class CopyChild:
-    """A template's copy: PID 1 of its instance's PID namespace (what `ProcessInstance`
-    drives). Killed by pidfd; its end is seen on the pidfd, its exit status is the
-    template's word (it reaps the copy), and the cgroups go once it has ended."""
+class CopyChild(PidfdChild):
+    """A template's copy: PID 1 of its instance's PID namespace. Its end is seen on its
+    pidfd; its exit status is the template's word (it reaps the copy)."""
 
     def __init__(
         self,
@@ -85,67 +84,34 @@ class CopyChild:
         cgroup: InstanceCgroup | None,
         forget: Callable[[], object],
     ) -> None:
-        self.pid = host_pid
+        super().__init__(host_pid, pidfd, cgroup)
         self._forget = forget
-        self._pidfd: int | None = pidfd
-        self._cgroup = cgroup
-        self._oom = False
         self._code: int | None = None  # as the template reported it
         self._loop = asyncio.get_running_loop()
-        self._exited: asyncio.Future[int] = self._loop.create_future()
-        self._on_exit: Callable[[], None] | None = None
         self._loop.add_reader(pidfd, self._ended)
-
-    def watch(self, on_exit: Callable[[], None]) -> None:
-        self._on_exit = on_exit
-        if self._exited.done():
-            self._loop.call_soon(on_exit)
-
-    @property
-    def returncode(self) -> int | None:
-        return self._exited.result() if self._exited.done() else None
-
-    def kill_group(self) -> None:
-        if self._pidfd is not None and not self._exited.done():
-            with contextlib.suppress(ProcessLookupError):
-                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
-
-    async def wait(self) -> int:
-        return await asyncio.shield(self._exited)
 
     def peak_rss_kb(self) -> int | None:
         return None  # the runtime reports its own with every frame
 
-    def out_of_memory(self) -> bool:
-        return self._oom
-
     def reported(self, code: int) -> None:
         """The template reaped the copy: its runtime's exit code."""
         self._code = code
-        self._settle()
+        self._conclude()
 
     def _ended(self) -> None:
         if self._pidfd is not None:
             self._loop.remove_reader(self._pidfd)
-        self._loop.call_later(_EXIT_WORD_WAIT, self._settle)
+        self._loop.call_later(_EXIT_WORD_WAIT, self._conclude)
 
-    def _settle(self) -> None:
-        """Settle everything once: with the template's word, or as killed without it."""
+    def _conclude(self) -> None:
+        """Settle once: with the template's word, or as killed without it."""
         if self._exited.done():
             return
-        if self._cgroup is not None:
-            self._oom = self._cgroup.oom_kills() > 0
-            remove_cgroup(self._cgroup)
-            self._cgroup = None
         if self._pidfd is not None:
             with contextlib.suppress(ValueError, OSError):
                 self._loop.remove_reader(self._pidfd)
-            os.close(self._pidfd)
-            self._pidfd = None
-        self._exited.set_result(self._code if self._code is not None else -signal.SIGKILL)
         self._forget()
-        if self._on_exit is not None:
-            self._on_exit()
+        self._settle(self._code if self._code is not None else -signal.SIGKILL)
 
 
 class Template:

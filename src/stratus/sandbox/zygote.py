@@ -112,25 +112,14 @@ class ZygoteError(Exception):
     """The zygote could not start, or could not fork an instance."""
 
 
-class ZygoteChild:
-    """An instance's init process, started by a zygote (what `ProcessInstance` drives).
+class PidfdChild:
+    """An instance's PID 1 known by a pidfd (what `ProcessInstance` drives): killing it
+    (by pidfd, so never another process by mistake) ends the whole instance; once it
+    has ended, `_settle` records its code, whether its cgroup's OOM killer struck, and
+    removes the cgroup."""
 
-    Its end is reported by the zygote, with the runtime's exit status; killing it (by
-    pidfd, so never another process by mistake) ends the whole instance, because it
-    is PID 1 of the instance's PID namespace.
-    """
-
-    def __init__(
-        self,
-        zygote: ZygoteProcess,
-        pid: int,
-        pidfd: int,
-        cgroup: InstanceCgroup | None,
-        runtime: int,
-    ) -> None:
+    def __init__(self, pid: int, pidfd: int, cgroup: InstanceCgroup | None) -> None:
         self.pid = pid
-        self._runtime = runtime
-        self._zygote = zygote
         self._pidfd: int | None = pidfd
         self._cgroup = cgroup
         self._oom = False
@@ -149,23 +138,18 @@ class ZygoteChild:
     def kill_group(self) -> None:
         if self._pidfd is None or self._exited.done():
             return
-        # Already dead: fine, the zygote's report is on its way.
+        # Already dead: fine, the word of its end is on its way.
         with contextlib.suppress(ProcessLookupError):
             signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
 
     async def wait(self) -> int:
         return await asyncio.shield(self._exited)
 
-    def peak_rss_kb(self) -> int | None:
-        # The runtime is the zygote's child: its pid is its own until the zygote reaps
-        # it, which comes just before the end is reported (from then on, None).
-        return None if self._exited.done() else peak_rss_kb(self._runtime)
-
     def out_of_memory(self) -> bool:
         return self._oom
 
-    def exited(self, code: int) -> None:
-        """The zygote reaped the instance (or died): settle everything once."""
+    def _settle(self, code: int) -> None:
+        """Settle everything once."""
         if self._exited.done():
             return
         if self._cgroup is not None:
@@ -178,6 +162,32 @@ class ZygoteChild:
         self._exited.set_result(code)
         if self._on_exit is not None:
             self._on_exit()
+
+
+class ZygoteChild(PidfdChild):
+    """An instance's init process, started by a zygote. Its end is reported by the
+    zygote, with the runtime's exit status."""
+
+    def __init__(
+        self,
+        zygote: ZygoteProcess,
+        pid: int,
+        pidfd: int,
+        cgroup: InstanceCgroup | None,
+        runtime: int,
+    ) -> None:
+        super().__init__(pid, pidfd, cgroup)
+        self._runtime = runtime
+        self._zygote = zygote
+
+    def peak_rss_kb(self) -> int | None:
+        # The runtime is the zygote's child: its pid is its own until the zygote reaps
+        # it, which comes just before the end is reported (from then on, None).
+        return None if self._exited.done() else peak_rss_kb(self._runtime)
+
+    def exited(self, code: int) -> None:
+        """The zygote reaped the instance (or died): settle everything once."""
+        self._settle(code)
 
 
 def remove_cgroup(cgroup: InstanceCgroup, tries: int = 50) -> None:
