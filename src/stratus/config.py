@@ -16,6 +16,16 @@ def default_data_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".stratus"
 
 
+def default_cache_dir() -> Path:
+    """`$STRATUS_CACHE_DIR`, else `$XDG_CACHE_HOME/stratus`, else `~/.cache/stratus`: what
+    every data directory on this machine may share (the runtimes' SDK)."""
+    env = os.environ.get("STRATUS_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "stratus"
+
+
 def _env_float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     return float(raw) if raw else default
@@ -54,6 +64,8 @@ class Settings:
     sandbox: str = field(default_factory=lambda: os.environ.get("STRATUS_SANDBOX", "auto"))
     #: Deploy the demo function at start-up.
     demo: bool = False
+    #: Files shared by every data directory (see `default_cache_dir`).
+    cache_dir: Path = field(default_factory=default_cache_dir)
 
     @property
     def database_path(self) -> Path:

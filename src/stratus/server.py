@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -42,6 +43,7 @@ from stratus.invoke.asynchronous import AsyncInvocations
 from stratus.invoke.event_config import EventInvokeConfigs
 from stratus.invoke.provisioned import ProvisionedConcurrency
 from stratus.observe import LogsApi, LogStore
+from stratus.runtimes import sdk as runtime_sdk
 from stratus.runtimes.catalog import available_runtimes
 from stratus.sandbox import InstancePool, choose_sandbox
 from stratus.states.activities import Activities
@@ -83,7 +85,10 @@ class Node:
         self.functions = FunctionService(self.engine, code, settings.region, settings.account_id)
         self.aliases = AliasService(self.engine, self.functions)
         self.logs = LogStore(self.engine)
-        self.sandbox = choose_sandbox(settings.sandbox_dir, settings.sandbox)
+        self.sdk = runtime_sdk.prepare(settings.cache_dir)
+        if self.sdk is not None:
+            threading.Thread(target=self._compile_sdk, name="sdk-compile", daemon=True).start()
+        self.sandbox = choose_sandbox(settings.sandbox_dir, settings.sandbox, sdk=self.sdk)
         self.pool = InstancePool(self.sandbox, settings.max_instances, settings.idle_timeout)
         self.admission = Admission(settings.concurrency_limit, self.functions.all_reserved)
         self.layers = LayerService(self.engine, code, settings.region, settings.account_id)
@@ -209,6 +214,10 @@ class Node:
         await asyncio.to_thread(self.functions.close)
         self.engine.dispose()
 
+    def _compile_sdk(self) -> None:
+        assert self.sdk is not None
+        self.sdk.compile_all(runtime.interpreter for runtime in available_runtimes())
+
     def _forget_deleted(self, name: str) -> None:
         """A deleted function's settings go with it (its logs stay, as on Lambda)."""
         if not self.functions.exists(name):
@@ -288,7 +297,8 @@ def banner(node: Node, endpoint: str) -> str:
         f"Stratus {__version__} is serving on {endpoint}",
         f"  data directory: {node.settings.data_dir}",
         f"  sandbox:        {node.sandbox.describe()}",
-        f"  runtimes:       {', '.join(rt.name for rt in available_runtimes()) or 'none found'}",
+        f"  runtimes:       {', '.join(rt.name for rt in available_runtimes()) or 'none found'}"
+        + (f" (with boto3 {node.sdk.version})" if node.sdk else " (without boto3)"),
         "",
         "Credentials (root of account "
         f"{node.settings.account_id}{', created just now' if node.created_credentials else ''}):",

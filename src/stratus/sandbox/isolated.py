@@ -4,6 +4,8 @@ Design, in the order an instance comes to life:
 
 1. A zygote per runtime interpreter (and start-up environment, see `zygote.py`) has
    the bootstrap's modules imported and waits. Started on first use, kept for good.
+   Functions whose code uses boto3 get a zygote that imported it too (`_preload`,
+   `runtimes/sdk.py`).
 2. An instance is forked before its function is known: the server decides its cgroups
    (`cgroups.py`), makes a control socket pair and a log pipe, and asks the zygote to
    fork. The zygote starts the instance's init (a small static program, `initprog.py`)
@@ -58,6 +60,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stratus.runtimes import python as python_runtime
+from stratus.runtimes.sdk import RuntimeSdk
 from stratus.sandbox import initprog, kernel, seccomp
 from stratus.sandbox.cgroups import CgroupTree
 from stratus.sandbox.host import HostFeatures
@@ -67,9 +70,9 @@ from stratus.sandbox.process import (
     DEFAULT_RLIMITS,
     ProcessInstance,
     bootstrap_options,
-    layer_paths,
+    import_paths,
 )
-from stratus.sandbox.rootfs import RootFs
+from stratus.sandbox.rootfs import Mount, RootFs, sdk_inside
 from stratus.sandbox.spares import Spare, Spares
 from stratus.sandbox.templates import Template, TemplateError, Templates
 from stratus.sandbox.types import InstanceInitError, InstanceSpec, Sandbox
@@ -113,9 +116,15 @@ class IsolatedSandbox(Sandbox):
         hostname: str = "localhost",
         spares: int = SPARES,
         templates: bool = True,
+        sdk: RuntimeSdk | None = None,
     ) -> None:
         self.features = features
         self.rootfs = rootfs
+        #: The runtime's SDK (`RootFs.build` binds it at `sdk_inside`), and what each
+        #: function's zygote imports of it ahead (by spec key).
+        self._sdk = sdk
+        self._sdk_inside = sdk_inside(sdk) if sdk is not None else None
+        self._preloads: dict[tuple[object, ...], tuple[str, ...]] = {}
         self.cgroups = cgroups
         self._cgroups_missing = cgroups_missing
         self._init_timeout = init_timeout
@@ -166,6 +175,7 @@ class IsolatedSandbox(Sandbox):
         work_dir: Path | None = None,
         *,
         cpu_cap: bool = False,
+        sdk: RuntimeSdk | None = None,
         **options: object,
     ) -> IsolatedSandbox:
         """Prepare the skeleton root and the cgroups, then the sandbox."""
@@ -173,10 +183,11 @@ class IsolatedSandbox(Sandbox):
         if work_dir is None:
             work_dir = Path(tempfile.mkdtemp(prefix="stratus-sandbox-"))
             os.chmod(work_dir, 0o755)
-        rootfs = RootFs.build(work_dir / "root", python_runtime.BOOTSTRAP)
+        extra = [Mount(str(sdk.directory), sdk_inside(sdk).strip("/"))] if sdk else []
+        rootfs = RootFs.build(work_dir / "root", python_runtime.BOOTSTRAP, extra=extra)
         cgroups, missing = CgroupTree.create(cpu_cap=cpu_cap)
         _raise_descriptor_limit()
-        sandbox = cls(features, rootfs, cgroups, cgroups_missing=missing, **options)  # type: ignore[arg-type]
+        sandbox = cls(features, rootfs, cgroups, cgroups_missing=missing, sdk=sdk, **options)  # type: ignore[arg-type]
         if temporary:
             sandbox._temporary = work_dir
         return sandbox
@@ -254,11 +265,14 @@ class IsolatedSandbox(Sandbox):
         environment = dict(spec.environment)
         if "LAMBDA_TASK_ROOT" in environment:
             environment["LAMBDA_TASK_ROOT"] = TASK_ROOT
-        if spec.layers_dir is not None:
-            environment.update(layer_paths(spec, Path(LAYERS_ROOT)))
+        layers = Path(LAYERS_ROOT) if spec.layers_dir is not None else None
+        sdk = Path(self._sdk_inside) if self._sdk_inside else None
+        environment.update(import_paths(spec, layers, sdk))
         options = bootstrap_options(spec, environment, self._rlimits)
         try:
-            zygote = await self._zygote(spec.interpreter, startup_environment(environment))
+            zygote = await self._zygote(
+                spec.interpreter, startup_environment(environment), self._preload(spec)
+            )
             if template and not zygote.copied_root:
                 raise TemplateError("instances here build their own roots")
             spare = self._spares.take(zygote) if spec.network else None
@@ -308,8 +322,25 @@ class IsolatedSandbox(Sandbox):
         elapsed = (time.perf_counter() - started) * 1000 if started is not None else 0.0
         return InstanceInitError(error_type, _document(error_type, message), b"", elapsed)
 
-    async def _zygote(self, interpreter: str, startup: Mapping[str, str]) -> ZygoteProcess:
-        key = (interpreter, tuple(sorted(startup.items())))
+    def _preload(self, spec: InstanceSpec) -> tuple[str, ...]:
+        """What of the SDK the zygote of `spec`'s instances imports ahead (worked out once
+        per spec: it reads the function's code)."""
+        if self._sdk is None or self._sdk_inside != str(self._sdk.directory):
+            return ()  # a zygote imports on the host: its module paths must hold inside
+        key = spec.key()
+        preload = self._preloads.get(key)
+        if preload is None:
+            if len(self._preloads) > 4096:  # revisions come and go
+                self._preloads.clear()
+            preload = self._preloads[key] = self._sdk.preload(
+                spec.code_dir, spec.layers_dir, spec.runtime, spec.environment
+            )
+        return preload
+
+    async def _zygote(
+        self, interpreter: str, startup: Mapping[str, str], preload: tuple[str, ...] = ()
+    ) -> ZygoteProcess:
+        key = (interpreter, tuple(sorted(startup.items())), preload)
         zygote = self._zygotes.get(key)
         if zygote is not None and zygote.alive:
             return zygote
@@ -321,7 +352,8 @@ class IsolatedSandbox(Sandbox):
             if zygote is not None:  # it died: so did its spares
                 self._spares.forget(zygote)
             zygote = ZygoteProcess(interpreter, startup)
-            await zygote.start(self._config, self.rootfs.directory / "var" / "task")
+            config = {**self._config, "preload": list(preload)}
+            await zygote.start(config, self.rootfs.directory / "var" / "task")
             self._zygotes[key] = zygote
             return zygote
 

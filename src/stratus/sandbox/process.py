@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from stratus.runtimes import python as python_runtime
+from stratus.runtimes.sdk import RuntimeSdk
 from stratus.sandbox.child import ChildProcess, InstanceProcess, describe_exit
 from stratus.sandbox.logs import MAX_LOG_BYTES, LogCollector
 from stratus.sandbox.protocol import ControlProtocol
@@ -347,17 +348,19 @@ class ProcessInstance(Instance):
         self._logs.close()
 
 
-def layer_paths(spec: InstanceSpec, opt: Path | None) -> dict[str, str]:
-    """Lambda's import path for layers: `<opt>/python/lib/pythonX.Y/site-packages` then
-    `<opt>/python`, after the code directory (the bootstrap puts that first). `opt` is
-    where this sandbox shows the merged layers: `/opt` when it can mount, else the tree
-    itself."""
-    if opt is None:
-        return {}
-    paths = [f"{opt}/python/lib/{spec.runtime}/site-packages", f"{opt}/python"]
+def import_paths(spec: InstanceSpec, opt: Path | None, sdk: Path | None) -> dict[str, str]:
+    """The instance's PYTHONPATH: Lambda's import path for layers,
+    `<opt>/python/lib/pythonX.Y/site-packages` then `<opt>/python` (after the code
+    directory, which the bootstrap puts first), then the function's own PYTHONPATH, then
+    the runtime's SDK (`runtimes/sdk.py`), so that whatever a function or layer packages
+    comes first. `opt` is where this sandbox shows the merged layers (`/opt` when it can
+    mount, else the tree itself; None: no layers)."""
+    paths = [f"{opt}/python/lib/{spec.runtime}/site-packages", f"{opt}/python"] if opt else []
     if spec.environment.get("PYTHONPATH"):
         paths.append(spec.environment["PYTHONPATH"])
-    return {"PYTHONPATH": ":".join(paths)}
+    if sdk is not None:
+        paths.append(str(sdk))
+    return {"PYTHONPATH": ":".join(paths)} if paths else {}
 
 
 class ProcessSandbox(Sandbox):
@@ -370,8 +373,10 @@ class ProcessSandbox(Sandbox):
         log_limit: int = MAX_LOG_BYTES,
         rlimits: dict[str, int] | None = None,
         why: str = "",
+        sdk: RuntimeSdk | None = None,
     ) -> None:
         self._init_timeout = init_timeout
+        self._sdk = sdk.directory if sdk is not None else None
         self._log_limit = log_limit
         self._rlimits = dict(DEFAULT_RLIMITS if rlimits is None else rlimits)
         #: Why this sandbox was chosen over the isolated one, for the banner.
@@ -393,7 +398,7 @@ class ProcessSandbox(Sandbox):
         environment = dict(spec.environment)
         if spec.instance_environment is not None:
             environment.update(spec.instance_environment(instance_id))
-        environment.update(layer_paths(spec, spec.layers_dir))
+        environment.update(import_paths(spec, spec.layers_dir, self._sdk))
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         log_read, log_write = os.pipe()
         started = time.perf_counter()

@@ -9,6 +9,8 @@ a small /etc, and the runtime bootstrap at /var/runtime. Into it go, read-only:
 - the runtime interpreter's own prefix at its own path (a pyenv version, say), so
   ``sys.prefix`` stays true without rewriting anything;
 - the function's code at /var/task and its layers at /opt, as on Lambda;
+- the runtime's SDK (boto3 and its dependencies, `runtimes/sdk.py`) at its own path
+  (or at /var/runtime/sdk when that path is one instances have their own of, like /tmp);
 - /dev/null, zero, full, random and urandom from the host;
 
 plus a private tmpfs at /tmp (the function's ``EphemeralStorage``) and a /proc of the
@@ -31,10 +33,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stratus.runtimes.sdk import RuntimeSdk
 from stratus.sandbox import confine
 
 #: Lambda's user inside an instance (sbx_user1051) and its group.
@@ -79,6 +83,11 @@ ETC_ALLOWED = (
 )
 
 
+#: Where instances see the runtime's SDK when its own path will not do (`sdk_inside`).
+SDK_ROOT = "/var/runtime/sdk"
+#: Paths an instance has its own of, or that are out of its reach.
+_INSTANCE_OWN = ("/tmp", "/proc", "/dev", "/var/task", "/opt", "/var/runtime", "/var/lib/private")
+
 #: Where a function's template keeps its /proc (`confine.hide_proc`), from the root.
 HIDDEN_PROC = confine.HIDDEN_PROC.lstrip("/")
 
@@ -108,8 +117,15 @@ class RootFs:
         return self.directory / "var" / "runtime" / "bootstrap.py"
 
     @classmethod
-    def build(cls, directory: Path, bootstrap_source: Path, host_root: Path = Path("/")) -> RootFs:
-        """Write the skeleton into `directory` (replacing what is there)."""
+    def build(
+        cls,
+        directory: Path,
+        bootstrap_source: Path,
+        host_root: Path = Path("/"),
+        extra: Iterable[Mount] = (),
+    ) -> RootFs:
+        """Write the skeleton into `directory` (replacing what is there), with mount points
+        for the `extra` mounts too."""
         if directory.exists():
             shutil.rmtree(directory)
         directory.mkdir(parents=True)
@@ -135,6 +151,9 @@ class RootFs:
             ("stderr", "/proc/self/fd/2"),
         ):
             os.symlink(target, directory / "dev" / name)
+        for mount in extra:
+            (directory / mount.target).mkdir(parents=True, exist_ok=True)
+            mounts.append(mount)
         _write_etc(directory / "etc", host_root / "etc")
         shutil.copyfile(bootstrap_source, directory / "var" / "runtime" / "bootstrap.py")
         for path in directory.rglob("*"):
@@ -142,6 +161,16 @@ class RootFs:
                 os.chmod(path, 0o755 if path.is_dir() else 0o644)
         os.chmod((directory / HIDDEN_PROC).parent, 0o700)
         return cls(directory, mounts)
+
+
+def sdk_inside(sdk: RuntimeSdk) -> str:
+    """Where instances see the runtime's SDK: at its own path, so that what a zygote
+    imported from it on the host keeps true paths, unless that path lies where an
+    instance has its own files (a cache in /tmp, say)."""
+    path = str(sdk.directory)
+    if any(path == place or path.startswith(place + "/") for place in _INSTANCE_OWN):
+        return SDK_ROOT
+    return path
 
 
 def _write_etc(etc: Path, host_etc: Path) -> None:

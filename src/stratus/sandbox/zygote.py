@@ -52,7 +52,8 @@ START_TIMEOUT = 30.0
 # source under a throw-away name (the first import from source costs 2-3 ms of lazy
 # set-up: the compiler's, and tokenize, which a fresh process loads for its handler
 # too), notes that set of modules, loads the zygote's own modules under their package
-# names, and serves. In an instance's
+# names, and serves. A zygote may also import modules its instances keep (`preload`: the
+# runtime's SDK, see stratus/runtimes/sdk.py). In an instance's
 # runtime `main` returns the bootstrap module, built ahead in the zygote exactly as the
 # launcher of a fresh process builds it (runtimes/python); the loader forgets itself
 # and carries on as that launcher would, with the same names in __main__.
@@ -79,6 +80,11 @@ def _stratus_zygote():
             sys.path.remove(warm)
             sys.path_importer_cache.pop(warm, None)
             sys.modules.pop("bootstrap", None)
+    for name in config.pop("preload"):
+        try:
+            __import__(name)
+        except Exception:
+            pass
     keep = frozenset(sys.modules)
     for name in ("stratus", "stratus.sandbox"):
         package = type(sys)(name)
