@@ -110,6 +110,12 @@ class Node:
         )
         self.invoker.provisioned = self.provisioned
         self.event_configs = EventInvokeConfigs(self.engine)
+        for forget in (
+            self.policies.delete_qualifier,
+            self.event_configs.forget_qualifier,
+            self.provisioned.forget_qualifier,
+        ):
+            self.functions.subscribe_deleted_qualifiers(forget)
         self.dispatcher = AsyncDispatcher(
             EventQueue(self.engine),
             AsyncInvocations(self.invoker, self.event_configs).attempt,
@@ -120,7 +126,7 @@ class Node:
         lambda_api = LambdaApi(
             FunctionsApi(self.functions, self.aliases, self.links, self.layers),
             [
-                VersionsApi(self.functions, self.aliases, self.policies),
+                VersionsApi(self.functions, self.aliases),
                 InvokeApi(self.invoker, self.admission, self.provisioned, self.event_configs),
                 LayersApi(self.layers, self._code_url),
                 PolicyApi(self.policies),

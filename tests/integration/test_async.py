@@ -97,6 +97,8 @@ def test_failures_are_retried_then_sent_to_the_failure_destination(
     assert [a["attempt"] for a in attempts] == [request_id] * 3
     record = next(json.loads(b)["record"] for b in got if b"record" in b)
     assert record["requestContext"]["condition"] == "RetriesExhausted"
+    # An unqualified call ran $LATEST, and the record says so.
+    assert record["requestContext"]["functionArn"].endswith(f":function:{failing}:$LATEST")
     assert record["requestContext"]["approximateInvokeCount"] == 3
     assert record["requestContext"]["requestId"] == request_id
     assert record["requestPayload"] == {"k": "v"}

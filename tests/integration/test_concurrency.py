@@ -26,6 +26,7 @@ def test_reserved_concurrency_settings(lam: Any) -> None:
         == 5
     )
     assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 5
+    assert lam.get_function(FunctionName=name)["Concurrency"] == {"ReservedConcurrentExecutions": 5}
     after = lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
     assert after == before - 5
     with pytest.raises(ClientError) as exc:
@@ -34,6 +35,7 @@ def test_reserved_concurrency_settings(lam: Any) -> None:
     assert "[100]" in exc.value.response["Error"]["Message"]
     lam.delete_function_concurrency(FunctionName=name)
     assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName=name)
+    assert "Concurrency" not in lam.get_function(FunctionName=name)
 
 
 def test_zero_reserved_concurrency_throttles_every_call(lam: Any) -> None:
@@ -124,3 +126,79 @@ def test_provisioned_concurrency(lam: Any) -> None:
     with pytest.raises(ClientError):
         lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
     assert json.loads(lam.invoke(FunctionName=name, Qualifier="1")["Payload"].read()) == "on-demand"
+
+
+def error_code(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+
+
+def test_provisioned_concurrency_counts_every_version_and_alias(lam: Any) -> None:
+    name = create_function(lam, SLOW, Publish=True)["FunctionName"]
+    lam.publish_version(FunctionName=name, Description="two")  # unchanged code: still 1
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    # Without a reservation it comes out of the unreserved pool, which keeps 100.
+    with pytest.raises(ClientError) as exc:
+        lam.put_provisioned_concurrency_config(
+            FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=950
+        )
+    assert error_code(exc) == (
+        "InvalidParameterValueException",
+        "Specified ConcurrentExecutions for function decreases account's "
+        "UnreservedConcurrentExecution below its minimum value of [100].",
+    )
+    # With one, the version's and the alias's allocations together must fit in it.
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=3)
+    lam.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=2
+    )
+    with pytest.raises(ClientError) as exc:
+        lam.put_provisioned_concurrency_config(
+            FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=2
+        )
+    assert error_code(exc) == (
+        "InvalidParameterValueException",
+        "Requested Provisioned Concurrency should not be greater than the "
+        "reservedConcurrentExecution for function: 3",
+    )
+    lam.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=1
+    )
+    # Replacing an allocation counts the new figure, not both.
+    lam.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=1
+    )
+    lam.delete_function(FunctionName=name)
+
+
+def test_a_deleted_version_or_alias_takes_its_settings_with_it(lam: Any) -> None:
+    name = create_function(lam, SLOW, Publish=True)["FunctionName"]
+    lam.update_function_configuration(FunctionName=name, Timeout=10)
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    assert lam.publish_version(FunctionName=name)["Version"] == "2"
+    lam.create_alias(FunctionName=name, Name="tmp", FunctionVersion="1")
+    for qualifier in ("2", "tmp"):
+        lam.put_provisioned_concurrency_config(
+            FunctionName=name, Qualifier=qualifier, ProvisionedConcurrentExecutions=1
+        )
+        lam.put_function_event_invoke_config(
+            FunctionName=name, Qualifier=qualifier, MaximumRetryAttempts=1
+        )
+    lam.delete_function(FunctionName=name, Qualifier="2")
+    lam.delete_alias(FunctionName=name, Name="tmp")
+    assert (
+        lam.list_provisioned_concurrency_configs(FunctionName=name)["ProvisionedConcurrencyConfigs"]
+        == []
+    )
+    assert (
+        lam.list_function_event_invoke_configs(FunctionName=name)["FunctionEventInvokeConfigs"]
+        == []
+    )
+    # An alias made again under the old name starts bare.
+    lam.create_alias(FunctionName=name, Name="tmp", FunctionVersion="1")
+    with pytest.raises(ClientError) as exc:
+        lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="tmp")
+    assert error_code(exc)[0] == "ProvisionedConcurrencyConfigNotFoundException"
+    with pytest.raises(ClientError) as exc:
+        lam.get_function_event_invoke_config(FunctionName=name, Qualifier="tmp")
+    assert error_code(exc)[0] == "ResourceNotFoundException"
+    lam.delete_function(FunctionName=name)

@@ -177,6 +177,7 @@ class AliasService:
                     .where(aliases.c.name == name)
                 )
             del self._aliases[function_name][name]
+        self.functions.qualifier_deleted(function_name, name)
 
     # --- rules -----------------------------------------------------------------------
 

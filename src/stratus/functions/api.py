@@ -191,6 +191,9 @@ class FunctionsApi:
         tags = self.functions.tags(ref.name)
         if tags:
             result["Tags"] = tags
+        reserved = self.functions.reserved_concurrency(ref.name)
+        if reserved is not None:
+            result["Concurrency"] = {"ReservedConcurrentExecutions": reserved}
         return result
 
     def get_function_configuration(self, params: Params, ctx: RequestContext) -> Result:

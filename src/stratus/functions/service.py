@@ -46,6 +46,8 @@ from stratus.store.schema import function_versions, functions
 log = logging.getLogger(__name__)
 
 Listener = Callable[[str], None]
+#: Called with (function name, qualifier) once a version or an alias is deleted.
+QualifierListener = Callable[[str, str], None]
 DeleteGuard = Callable[[str, str], None]
 
 
@@ -69,6 +71,7 @@ class FunctionService:
         self._delete_guards: list[DeleteGuard] = []
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
+        self._qualifier_listeners: list[QualifierListener] = []
         self._preparer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="prepare")
         self._load()
 
@@ -103,6 +106,20 @@ class FunctionService:
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(name)` after a function is updated or deleted."""
         self._listeners.append(listener)
+
+    def subscribe_deleted_qualifiers(self, listener: QualifierListener) -> None:
+        """Call `listener(name, qualifier)` after a version or an alias is deleted: what
+        belongs to it (its policy, provisioned concurrency, event invoke config) goes
+        with it, and a version or alias made later under that name starts bare."""
+        self._qualifier_listeners.append(listener)
+
+    def qualifier_deleted(self, name: str, qualifier: str) -> None:
+        """Tell the listeners that version or alias `qualifier` of `name` is gone."""
+        for listener in self._qualifier_listeners:
+            try:
+                listener(name, qualifier)
+            except Exception:
+                log.exception("a listener failed on the deletion of %s:%s", name, qualifier)
 
     def _notify(self, name: str) -> None:
         for listener in self._listeners:
@@ -345,6 +362,8 @@ class FunctionService:
                 for table in (self._latest, self._versions, self._last_version, self._tags):
                     table.pop(name, None)
                 self._reserved = {n: r for n, r in self._reserved.items() if n != name}
+        if qualifier is not None:
+            self.qualifier_deleted(name, qualifier)
         self._notify(name)
 
     # --- internals -------------------------------------------------------------------

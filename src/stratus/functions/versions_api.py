@@ -7,7 +7,6 @@ from typing import Any
 
 from stratus.functions.aliases import Alias, AliasService
 from stratus.functions.model import parse_function_ref
-from stratus.functions.policy import PolicyService
 from stratus.functions.service import FunctionService
 from stratus.wire.types import OperationHandler, Params, RequestContext, Result
 
@@ -15,12 +14,9 @@ from stratus.wire.types import OperationHandler, Params, RequestContext, Result
 class VersionsApi:
     """PublishVersion, ListVersionsByFunction and the alias operations."""
 
-    def __init__(
-        self, functions: FunctionService, aliases: AliasService, policies: PolicyService
-    ) -> None:
+    def __init__(self, functions: FunctionService, aliases: AliasService) -> None:
         self.functions = functions
         self.aliases = aliases
-        self.policies = policies
 
     def operations(self) -> Mapping[str, OperationHandler]:
         return {
@@ -101,8 +97,6 @@ class VersionsApi:
     def delete_alias(self, params: Params, ctx: RequestContext) -> Result:
         ref = parse_function_ref(params["FunctionName"])
         self.aliases.delete(ref.name, params["Name"])
-        # A new alias of the same name must not inherit the old one's permissions.
-        self.policies.delete_qualifier(ref.name, params["Name"])
         return {}
 
     def list_aliases(self, params: Params, ctx: RequestContext) -> Result:

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from stratus.errors import ResourceNotFoundException, StratusError
-from stratus.functions.model import parse_function_ref
+from stratus.functions.model import LATEST, parse_function_ref
 from stratus.invoke.async_queue import AsyncEvent, destination_record, now_ms
 from stratus.invoke.event_config import EventInvokeConfig, EventInvokeConfigs
 from stratus.invoke.invoker import Invoker, InvokeResult
@@ -31,7 +31,8 @@ class AsyncInvocations:
             )
             return "done"
         config = self.configs.effective(event.function_name, event.qualifier)
-        arn = invoker.functions.arn(event.function_name, event.qualifier)
+        # Destination records name the version that was asked for: $LATEST when none was.
+        arn = invoker.functions.arn(event.function_name, event.qualifier or LATEST)
         if now_ms() - event.accepted_at > config.max_event_age * 1000:
             await self._destination(config.on_failure, event, arn, "EventAgeExceeded", None)
             return "done"

@@ -112,6 +112,16 @@ class EventInvokeConfigs:
             )
             del self._configs[(name, qualifier or LATEST)]
 
+    def forget_qualifier(self, name: str, qualifier: str) -> None:
+        """Drop the configuration of a deleted version or alias."""
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(
+                delete(event_invoke_configs)
+                .where(event_invoke_configs.c.function_name == name)
+                .where(event_invoke_configs.c.qualifier == qualifier)
+            )
+            self._configs.pop((name, qualifier), None)
+
     def forget_function(self, name: str) -> None:
         with self._lock, self.engine.begin() as conn:
             conn.execute(

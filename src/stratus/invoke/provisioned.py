@@ -18,6 +18,7 @@ from sqlalchemy import Engine, delete, insert, select
 from stratus.errors import InvalidParameterValueException, ProvisionedConcurrencyConfigNotFound
 from stratus.functions.aliases import AliasService, is_alias_name
 from stratus.functions.model import LATEST, FunctionVersion, lambda_timestamp
+from stratus.invoke.admission import MIN_UNRESERVED
 from stratus.invoke.invoker import Invoker
 from stratus.sandbox import Instance, InstanceInitError, InstancePool
 from stratus.store.schema import provisioned_concurrency
@@ -114,12 +115,7 @@ class ProvisionedConcurrency:
     async def put(self, name: str, qualifier: str | None, requested: int) -> Allocation:
         version = self._version_of(name, qualifier)
         assert qualifier is not None
-        reserved = self.functions.reserved_concurrency(name)
-        if reserved is not None and requested > reserved:
-            raise InvalidParameterValueException(
-                f"Requested Provisioned Concurrency should not be greater than the "
-                f"reservedConcurrentExecution for function: {reserved}"
-            )
+        self._check_total(name, qualifier, requested)
         previous = self._allocations.get((name, qualifier))
         if previous is not None:
             await self._release(previous)
@@ -127,6 +123,32 @@ class ProvisionedConcurrency:
         await asyncio.to_thread(self._store, allocation)
         self._allocate(allocation)
         return allocation
+
+    def _check_total(self, name: str, qualifier: str, requested: int) -> None:
+        """Provisioned concurrency comes out of the function's reserved concurrency, or
+        else out of the unreserved pool, which keeps its floor: what every version and
+        alias of the function is given counts, and so do other functions'."""
+        reserved = self.functions.reserved_concurrency(name)
+        own = requested + sum(
+            a.requested for (n, q), a in self._allocations.items() if n == name and q != qualifier
+        )
+        if reserved is not None:
+            if own > reserved:
+                raise InvalidParameterValueException(
+                    f"Requested Provisioned Concurrency should not be greater than the "
+                    f"reservedConcurrentExecution for function: {reserved}"
+                )
+            return
+        others = sum(
+            a.requested
+            for (n, _), a in self._allocations.items()
+            if n != name and self.functions.reserved_concurrency(n) is None
+        )
+        if self.invoker.admission.unreserved_limit - others - own < MIN_UNRESERVED:
+            raise InvalidParameterValueException(
+                "Specified ConcurrentExecutions for function decreases account's "
+                f"UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
+            )
 
     def get(self, name: str, qualifier: str | None) -> Allocation:
         self.functions.get(name)
@@ -194,7 +216,9 @@ class ProvisionedConcurrency:
     async def _release(self, allocation: Allocation) -> None:
         if allocation.task is not None and not allocation.task.done():
             allocation.task.cancel()
-        self._allocations.pop((allocation.function_name, allocation.qualifier), None)
+        key = (allocation.function_name, allocation.qualifier)
+        if self._allocations.get(key) is allocation:  # (a later one may have replaced it)
+            del self._allocations[key]
         for instance in allocation.instances:
             self._owner.pop(instance, None)
             if instance in allocation.idle:
@@ -227,6 +251,16 @@ class ProvisionedConcurrency:
             if qualifier is not None:
                 query = query.where(provisioned_concurrency.c.qualifier == qualifier)
             conn.execute(query)
+
+    def forget_qualifier(self, name: str, qualifier: str) -> None:
+        """A deleted version or alias takes its allocation with it: its instances end
+        and a later one of the same name starts without (called from a thread)."""
+        self._unstore(name, qualifier)
+        allocation = self._allocations.get((name, qualifier))
+        loop = self.invoker.loop
+        if allocation is None or loop is None:
+            return
+        loop.call_soon_threadsafe(lambda: self.invoker.spawn(self._release(allocation)))
 
     def _function_changed(self, name: str) -> None:
         """A deleted function takes its allocations with it (called from a thread)."""
