@@ -4,7 +4,9 @@ it, and what a function or layer packages itself comes first."""
 from __future__ import annotations
 
 import json
+import shutil
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -107,11 +109,25 @@ def handler(event, context):
 
 
 def test_isolated_instances_of_an_sdk_function_start_with_boto3_imported(
-    lam: Any, server: StratusServer
+    new_server: Any,
 ) -> None:
-    with urllib.request.urlopen(server.endpoint + "/_stratus/info", timeout=10) as response:
-        if not json.load(response)["sandbox"].startswith("isolated"):
-            pytest.skip("only isolated instances come from zygotes")
+    # A cache of its own where instances can see it at its own path (one under /tmp,
+    # where a CI machine's HOME may be, is shown elsewhere and never preloaded).
+    cache = Path("/var/tmp") / f"stratus-sdk-test-{uuid.uuid4().hex}"
+    server: StratusServer | None = None
+    try:
+        server = new_server(STRATUS_CACHE_DIR=str(cache))
+        with urllib.request.urlopen(server.endpoint + "/_stratus/info", timeout=10) as response:
+            if not json.load(response)["sandbox"].startswith("isolated"):
+                pytest.skip("only isolated instances come from zygotes")
+        _check_preloading(server.client())
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def _check_preloading(lam: Any) -> None:
     name = unique()
     create_function(lam, {"lambda_function.py": REPORTS_PRELOAD}, name)
     assert invoke_json(lam, name)["preloaded"] is True
