@@ -123,7 +123,7 @@ class IsolatedSandbox(Sandbox):
         #: The runtime's SDK (`RootFs.build` binds it at `sdk_inside`), and what each
         #: function's zygote imports of it ahead (by spec key).
         self._sdk = sdk
-        self._sdk_inside = sdk_inside(sdk) if sdk is not None else None
+        self._sdk_inside = Path(sdk_inside(sdk)) if sdk is not None else None
         self._preloads: dict[tuple[object, ...], tuple[str, ...]] = {}
         self.cgroups = cgroups
         self._cgroups_missing = cgroups_missing
@@ -266,8 +266,7 @@ class IsolatedSandbox(Sandbox):
         if "LAMBDA_TASK_ROOT" in environment:
             environment["LAMBDA_TASK_ROOT"] = TASK_ROOT
         layers = Path(LAYERS_ROOT) if spec.layers_dir is not None else None
-        sdk = Path(self._sdk_inside) if self._sdk_inside else None
-        environment.update(import_paths(spec, layers, sdk))
+        environment.update(import_paths(spec, layers, self._sdk_inside))
         options = bootstrap_options(spec, environment, self._rlimits)
         try:
             zygote = await self._zygote(
@@ -324,10 +323,11 @@ class IsolatedSandbox(Sandbox):
 
     def _preload(self, spec: InstanceSpec) -> tuple[str, ...]:
         """What of the SDK the zygote of `spec`'s instances imports ahead (worked out once
-        per spec: it reads the function's code)."""
-        if self._sdk is None or self._sdk_inside != str(self._sdk.directory):
+        per code, layers and import path: it reads the function's code, which a change
+        of configuration alone leaves as it was)."""
+        if self._sdk is None or self._sdk_inside != self._sdk.directory:
             return ()  # a zygote imports on the host: its module paths must hold inside
-        key = spec.key()
+        key = (spec.code_dir, spec.layers_dir, spec.runtime, spec.environment.get("PYTHONPATH"))
         preload = self._preloads.get(key)
         if preload is None:
             if len(self._preloads) > 4096:  # revisions come and go
