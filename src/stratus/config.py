@@ -62,6 +62,12 @@ class Settings:
     )
     #: "auto" (isolate where the host allows), "isolated" (or fail), or "process".
     sandbox: str = field(default_factory=lambda: os.environ.get("STRATUS_SANDBOX", "auto"))
+    #: Initialise a function as soon as it is deployed (created, updated or published),
+    #: in a template its first instances are copied from (sandbox/templates.py), so the
+    #: first call does not pay its imports; only where the sandbox has templates.
+    init_on_deploy: bool = field(
+        default_factory=lambda: os.environ.get("STRATUS_INIT_ON_DEPLOY", "1") != "0"
+    )
     #: Deploy the demo function at start-up.
     demo: bool = False
     #: Files shared by every data directory (see `default_cache_dir`).

@@ -104,6 +104,7 @@ class Node:
             self.admission,
             self.layers,
             settings.region,
+            init_on_deploy=settings.init_on_deploy,
         )
         self.provisioned = ProvisionedConcurrency(
             self.engine, self.pool, self.invoker, self.aliases

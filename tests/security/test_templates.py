@@ -3,18 +3,20 @@ gets them as copies of a template that initialised it. Each copy must be an inst
 its own, as closed as a fresh one, and what the initialisation left behind must not
 reach into it.
 
-Copies are made the way a user gets them: calls that each find every instance busy
-(another call holds it), from the second cold start on.
+Copies are made the way a user gets them: the first call after a deployment, and calls
+that each find every instance busy (another call holds it).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
+from tests.conftest import make_zip
 from tests.security.conftest import call, deploy
 
 pytestmark = pytest.mark.timeout(180)
@@ -175,3 +177,70 @@ def test_an_initialisation_that_leaves_a_thread_gets_fresh_instances(lam: Any) -
     served = scale_out(lam, name, 1, rounds=6)
     assert len(served) == 6
     assert not any(payload["copy"] for payload in served)
+
+
+# An initialisation a copy is worth it for (over 20 ms of CPU), that says so in its log.
+SLOW_INIT = """
+import os, time
+VERSION = "%s"
+INIT_PID = os.getpid()
+STAMP = time.time()
+began = time.process_time()
+while time.process_time() - began < 0.06:
+    pass
+print("initialised", VERSION)
+
+def handler(event, context):
+    return {"copy": os.getpid() != INIT_PID, "version": VERSION, "stamp": STAMP}
+"""
+
+
+def test_a_deployed_function_is_initialised_before_its_first_call(lam: Any) -> None:
+    name = deploy(lam, SLOW_INIT % "a", Timeout=30)
+    payload, error, tail = call(lam, name)
+    assert error is None, payload
+    assert payload["copy"] and payload["version"] == "a"
+    # The initialisation's output is the copy's, as a fresh instance's would be.
+    assert "initialised a" in tail
+    assert "Init Duration" in tail
+
+
+def test_an_updated_function_is_initialised_anew(lam: Any) -> None:
+    name = deploy(lam, SLOW_INIT % "a", Timeout=30)
+    first, _, _ = call(lam, name)
+    code = make_zip({"lambda_function.py": SLOW_INIT % "b"})
+    lam.update_function_code(FunctionName=name, ZipFile=code)
+    lam.get_waiter("function_updated_v2").wait(
+        FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
+    )
+    payload, error, tail = call(lam, name)
+    assert error is None, payload
+    assert payload["copy"] and payload["version"] == "b"
+    assert payload["stamp"] != first["stamp"]
+    assert "initialised b" in tail
+
+
+def test_a_published_version_is_initialised_when_published(lam: Any) -> None:
+    name = deploy(lam, SLOW_INIT % "v", Timeout=30)
+    version = lam.publish_version(FunctionName=name)["Version"]
+    response = lam.invoke(FunctionName=name, Qualifier=version, Payload=b"{}")
+    payload = json.loads(response["Payload"].read())
+    assert response["ExecutedVersion"] == version
+    assert payload["copy"] and payload["version"] == "v"
+
+
+def test_a_quick_initialisation_starts_afresh(lam: Any) -> None:
+    quick = "import os\nINIT_PID = os.getpid()\n" + (
+        "def handler(event, context):\n    return {'copy': os.getpid() != INIT_PID}\n"
+    )
+    name = deploy(lam, quick)
+    assert call(lam, name)[0] == {"copy": False}
+
+
+def test_initialising_on_deploy_can_be_turned_off(new_server: Any) -> None:
+    client = new_server(STRATUS_INIT_ON_DEPLOY="0").client("lambda", read_timeout=300)
+    name = deploy(client, SLOW_INIT % "a", Timeout=30)
+    payload, error, tail = call(client, name)
+    assert error is None, payload
+    assert not payload["copy"]
+    assert "initialised a" in tail

@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 Listener = Callable[[str], None]
 #: Called with (function name, qualifier) once a version or an alias is deleted.
 QualifierListener = Callable[[str, str], None]
+#: Called with a version that has just become ready to run: `$LATEST` once created or
+#: updated (Active, or Successful), or a newly published version.
+DeployListener = Callable[[FunctionVersion], None]
 DeleteGuard = Callable[[str, str], None]
 
 
@@ -72,6 +75,7 @@ class FunctionService:
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._qualifier_listeners: list[QualifierListener] = []
+        self._deploy_listeners: list[DeployListener] = []
         self._preparer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="prepare")
         self._load()
 
@@ -112,6 +116,20 @@ class FunctionService:
         belongs to it (its policy, provisioned concurrency, event invoke config) goes
         with it, and a version or alias made later under that name starts bare."""
         self._qualifier_listeners.append(listener)
+
+    def subscribe_deployed(self, listener: DeployListener) -> None:
+        """Call `listener(version)` as a version becomes ready to run, from the thread
+        that makes it so: a new or updated `$LATEST` just before calls can see it ready,
+        a published version just before PublishVersion answers. The invoke service
+        starts getting its instances ready."""
+        self._deploy_listeners.append(listener)
+
+    def _deployed(self, fn: FunctionVersion) -> None:
+        for listener in self._deploy_listeners:
+            try:
+                listener(fn)
+            except Exception:
+                log.exception("a listener failed on the deployment of %s", fn.name)
 
     def qualifier_deleted(self, name: str, qualifier: str) -> None:
         """Tell the listeners that version or alias `qualifier` of `name` is gone."""
@@ -270,6 +288,7 @@ class FunctionService:
                 )
             self._versions[name][version.version] = version
             self._last_version[name] = number
+        self._deployed(version)
         return version
 
     def set_reserved_concurrency(self, name: str, value: int | None) -> None:
@@ -421,6 +440,9 @@ class FunctionService:
                 fn = self._latest.get(name)
                 if fn is None or fn.revision_id != revision_id:
                     return
-                self._save(fn.replace(**_settled(fn, failure)))
+                fn = fn.replace(**_settled(fn, failure))
+                if failure is None:  # (before calls can see it ready)
+                    self._deployed(fn)
+                self._save(fn)
         except Exception:
             log.exception("preparing function %s failed", name)

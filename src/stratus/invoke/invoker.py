@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import concurrent.futures
+import contextlib
 import json
 import logging
 import time
@@ -26,6 +28,7 @@ from stratus.errors import (
     InvalidRequestContentException,
     RequestTooLargeException,
     ResourceConflictException,
+    StratusError,
     TooManyRequestsException,
     not_implemented,
 )
@@ -60,6 +63,8 @@ TAIL_BYTES = 4096
 MAX_ASYNC_PAYLOAD = 1_048_576
 #: How long an Invoke waits for a function that is still being created or updated.
 READY_WAIT_SECONDS = 30.0
+#: Seconds a deployment waits at most for the sandbox to take note of it.
+DEPLOY_NOTE_WAIT = 5.0
 
 
 EventAcceptor = Callable[[str, str, str | None, bytes], Awaitable[None]]
@@ -96,6 +101,8 @@ class Invoker:
         admission: Admission,
         layers: LayerService,
         region: str,
+        *,
+        init_on_deploy: bool = True,
     ) -> None:
         self.functions = functions
         self.aliases = aliases
@@ -115,6 +122,8 @@ class Invoker:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Future[Any]] = set()
         functions.subscribe(self._function_changed)
+        if init_on_deploy:
+            functions.subscribe_deployed(self._deployed)
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Remember the server's loop, so control-plane threads can reach the pool."""
@@ -381,6 +390,47 @@ class Invoker:
             return spec.environment.get("AWS_LAMBDA_FUNCTION_NAME") == name
 
         self.loop.call_soon_threadsafe(lambda: self.spawn(self.pool.retire(of_function)))
+
+    def _deployed(self, fn: FunctionVersion) -> None:
+        """Called from a control-plane thread as a version becomes ready to run. The
+        sandbox may get its instances ready ahead (a template, `sandbox/templates.py`),
+        so that its first call does not pay the function's initialisation. Returns
+        once the sandbox has taken note: a call that sees the version ready then finds
+        its template under way, and waits for it rather than initialising beside it."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+
+        def replaced(spec: InstanceSpec) -> bool:
+            env = spec.environment
+            return (
+                env.get("AWS_LAMBDA_FUNCTION_NAME") == fn.name
+                and env.get("AWS_LAMBDA_FUNCTION_VERSION") == fn.version
+            )
+
+        noted: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def prepare() -> None:
+            try:
+                self.pool.prepare(self.spec(fn), replaced)
+            except (StratusError, OSError) as e:  # its first call will say so
+                log.info("not preparing %s: %s", fn.name, e)
+            finally:
+                noted.set_result(None)
+
+        if _running_loop() is loop:
+            prepare()
+            return
+        loop.call_soon_threadsafe(prepare)
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            noted.result(timeout=DEPLOY_NOTE_WAIT)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _stream_name(version: str, instance_id: str) -> str:

@@ -28,10 +28,11 @@ Design, in the order an instance comes to life:
    log collection, same outcomes, plus Runtime.OutOfMemory when the cgroup's OOM
    killer ended it.
 
-A function that keeps needing new instances gets a template (`templates.py`): an
-instance started as above that initialised the function and never serves; from then on
-its new instances are copies of that template (`template_fork.py`), adopted by a helper
-of the zygote, and skip the import of the function's code and packages.
+A function gets a template (`templates.py`) when it is deployed, or when it keeps
+needing new instances: an instance started as above that initialised the function and
+never serves; from then on its new instances are copies of that template
+(`template_fork.py`), adopted by a helper of the zygote, and skip the import of the
+function's code and packages.
 
 Running as root, instances run as an unprivileged host user (nobody by default): the
 user namespace maps sbx_user1051 to it. Running as an ordinary user, the zygote's
@@ -56,7 +57,7 @@ import socket
 import struct
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from stratus.runtimes import python as python_runtime
@@ -192,6 +193,10 @@ class IsolatedSandbox(Sandbox):
             sandbox._temporary = work_dir
         return sandbox
 
+    def prepare(self, spec: InstanceSpec, replaces: Callable[[InstanceSpec], bool]) -> None:
+        if self._templates is not None:
+            self._templates.prepare(spec, replaces)
+
     def describe(self) -> str:
         f = self.features
         namespaces = ", ".join(f.available_namespaces())
@@ -236,7 +241,7 @@ class IsolatedSandbox(Sandbox):
             raise self._init_error(
                 "Runtime.InvalidEntrypoint", "This host cannot run a function without network"
             )
-        template = self._templates.ready(spec.key()) if self._templates else None
+        template = await self._templates.built(spec.key()) if self._templates else None
         if template is not None:
             try:
                 return await template.copy(
@@ -311,7 +316,7 @@ class IsolatedSandbox(Sandbox):
     async def _template(self, spec: InstanceSpec) -> Template:
         """A template of `spec`'s function (`templates.py`), once it has initialised."""
         zygote, spare = await self._send_function(spec, time.perf_counter(), template=True)
-        template = Template(spec.key(), zygote, spare)
+        template = Template(spec, zygote, spare)
         await template.started(self._init_timeout)
         return template
 

@@ -164,6 +164,11 @@ class InstancePool:
         await asyncio.gather(*(self._close(instance) for instance in doomed))
         return len(doomed) + len(busy) + len(starting)
 
+    def prepare(self, spec: InstanceSpec, replaces: Callable[[InstanceSpec], bool]) -> None:
+        """A function revision has been deployed (`Sandbox.prepare`)."""
+        if not self._closed:
+            self._sandbox.prepare(spec, replaces)
+
     async def retire_code(self, code_dir: Path) -> int:
         """Retire every instance running the code unpacked in `code_dir`."""
         target = str(code_dir)

@@ -8,21 +8,30 @@ instead: the handler is imported already, so is everything it imported, and the 
 gets its own namespaces, cgroups, /proc and /tmp (`template_fork.py` has the processes
 and the security argument).
 
-When: a function's second cold start within `WINDOW` seconds (a function called once
-an hour is not kept twice) that took longer than `MIN_INIT_MS` (a trivial handler
-starts afresh as fast as a copy), as long as fewer than `MAX_TEMPLATES` are kept; the
-template is made in the background, and cold starts take copies once it is ready. A
-template unused for `IDLE` seconds, with no copy alive, is ended; so is one whose
-function changed (its key is not asked for again, so it goes idle). A template is
-per function revision (`InstanceSpec.key`): its environment, code, layers and
-configuration are exactly those its copies would have had.
+When: as soon as a function revision is deployed (`Templates.prepare`: created,
+updated, or published as a version), and otherwise at a function's second cold start
+within `WINDOW` seconds (a function called once an hour is not kept twice); either way
+in the background, while fewer than `MAX_TEMPLATES` are kept (the least recently used
+one with no copy alive makes room). A call that needs a new instance while its
+function's template is being made waits for it: the initialisation under way ends no
+later than a fresh one would. A function whose initialisation is quick (under
+`MIN_INIT_MS`: a trivial handler starts afresh as fast as a copy) keeps no template.
+A template unused for `IDLE` seconds, with no copy alive, is ended; so is one whose
+function has been deployed again. A template is per function revision
+(`InstanceSpec.key`): its environment, code, layers and configuration are exactly
+those its copies would have had.
+
+Lambda, too, may initialise an execution environment before any call reaches it
+("proactive initialisation"), so code must not assume that initialisation means a
+call is coming.
 
 What differs from a fresh instance, as with Lambda's SnapStart: the copy's
 initialisation ran once, earlier, in the template, so module state made then (a
 timestamp, a random seed outside `random`, a unique id) is the same in every copy, and
 the variables that name the instance (its log stream) had the template's values while
-it ran. Initialisation that leaves threads, open sockets or files in /tmp makes the
-template unfit, and the function's instances start as any other.
+it ran. What the initialisation wrote is logged by every copy, as a fresh instance
+would have logged its own. Initialisation that leaves threads, open sockets or files in
+/tmp makes the template unfit, and the function's instances start as any other.
 
 Only as root with a common root (`confine.CopiedRoot`) and seccomp: the template's
 filter is what keeps it from the namespaces it may make.
@@ -117,19 +126,26 @@ class CopyChild(PidfdChild):
 class Template:
     """The server's side of one template: its messages, and the copies it made."""
 
-    def __init__(self, key: tuple[object, ...], zygote: ZygoteProcess, spare: Spare) -> None:
-        self.key = key
+    def __init__(self, spec: InstanceSpec, zygote: ZygoteProcess, spare: Spare) -> None:
+        self.spec = spec
+        self.key = spec.key()
         self.zygote = zygote
         self.spare = spare
         self.last_used = time.monotonic()
         self.copies: dict[int, CopyChild] = {}  # by pid in the template's namespace
+        #: CPU time its set-up and the function's initialisation took, once ready.
+        self.init_cpu_ms: float | None = None
+        #: What the initialisation wrote, which every copy logs as its own (a fresh
+        #: instance would have written it too).
+        self.init_logs = b""
         self._loop = asyncio.get_running_loop()
         self._buffer = bytearray()
         self._fds: collections.deque[int] = collections.deque()
         self._started: asyncio.Future[None] = self._loop.create_future()
         self._forking: collections.deque[asyncio.Future[tuple[int, int]]] = collections.deque()
         self._closed = False
-        self._drain = LogCollector(self._loop, spare.log_read, 1 << 16)  # its output: dropped
+        #: Its output: the initialisation's is kept (`init_logs`), the rest dropped.
+        self._drain = LogCollector(self._loop, spare.log_read, 1 << 16)
         spare.sock.setblocking(False)
         self._loop.add_reader(spare.sock, self._on_readable)
         spare.child.watch(lambda: self.close("the template ended"))
@@ -201,6 +217,7 @@ class Template:
             await instance.close()
             ours.close()
             raise
+        instance.init_logs = self.init_logs + instance.init_logs
         return instance
 
     async def _fork(self, control: int, log_write: int) -> tuple[int, int]:
@@ -254,6 +271,11 @@ class Template:
         kind = message.get("t")
         if not self._started.done():
             if kind == "ready":
+                cpu_ms = message.get("cpu_ms")
+                if isinstance(cpu_ms, (int, float)):
+                    self.init_cpu_ms = float(cpu_ms)
+                self._drain.drain()
+                self.init_logs = self._drain.take()
                 self._started.set_result(None)
             elif kind == "unfit":
                 self.close(str(message.get("reason")))
@@ -328,7 +350,7 @@ class Templates:
     """The templates kept, and the count of cold starts that decides which to make."""
 
     def __init__(self, build: Callable[[InstanceSpec], Awaitable[Template]]) -> None:
-        self._build = build
+        self._build_template = build
         self._kept: dict[tuple[object, ...], Template] = {}
         self._building: dict[tuple[object, ...], asyncio.Task[None]] = {}
         #: Last cold start per function revision, and when revisions were found unfit.
@@ -344,6 +366,25 @@ class Templates:
             return None
         return template
 
+    async def built(self, key: tuple[object, ...]) -> Template | None:
+        """The live template of `key`, once the one being made (if any) is ready; None
+        if there is none, or the one being made failed."""
+        task = self._building.get(key)
+        if task is not None:
+            await asyncio.shield(task)  # (it logs its own failures)
+        return self.ready(key)
+
+    def prepare(self, spec: InstanceSpec, replaces: Callable[[InstanceSpec], bool]) -> None:
+        """`spec`'s function revision has been deployed: make its template now, in the
+        background, and end the templates of what it replaces (`replaces` says which)
+        that have no copy alive."""
+        key = spec.key()
+        self._retire(time.monotonic())
+        for other, template in list(self._kept.items()):
+            if other != key and not template.copies and replaces(template.spec):
+                self.drop(template, "its function was deployed again")
+        self._build(key, spec, deployed=True)
+
     def cold_started(self, spec: InstanceSpec, init_ms: float) -> None:
         """Count a fresh start of `spec`'s function that took `init_ms`: the second
         within `WINDOW` seconds makes its template, in the background, if initialising
@@ -353,16 +394,25 @@ class Templates:
         if init_ms < MIN_INIT_MS:
             return
         last, self._cold[key] = self._cold.get(key), now
-        if last is None or now - last > WINDOW or key in self._kept or key in self._building:
+        if last is not None and now - last <= WINDOW:
+            self._build(key, spec, deployed=False)
+
+    def _build(self, key: tuple[object, ...], spec: InstanceSpec, *, deployed: bool) -> None:
+        if key in self._kept or key in self._building or key in self._unfit:
             return
-        if key in self._unfit or len(self._kept) >= MAX_TEMPLATES:
+        if len(self._kept) >= MAX_TEMPLATES and not self._make_room():
             return
-        task = asyncio.get_running_loop().create_task(self._make(key, spec))
+        task = asyncio.get_running_loop().create_task(self._make(key, spec, deployed))
         self._building[key] = task
 
-    async def _make(self, key: tuple[object, ...], spec: InstanceSpec) -> None:
+    async def _make(self, key: tuple[object, ...], spec: InstanceSpec, deployed: bool) -> None:
         try:
-            self._kept[key] = await self._build(spec)
+            template = await self._build_template(spec)
+            quick = template.init_cpu_ms is not None and template.init_cpu_ms < MIN_INIT_MS
+            if deployed and quick:
+                template.close("its function initialises as fast as a copy starts")
+            else:
+                self._kept[key] = template
         except (TemplateError, ZygoteError) as e:
             log.info("no template for %s: %s", spec.handler, e)
             self._unfit[key] = time.monotonic()
@@ -373,6 +423,14 @@ class Templates:
             del self._building[key]
         if self._timer is None and self._kept:
             self._timer = asyncio.get_running_loop().call_later(IDLE / 10, self._tick)
+
+    def _make_room(self) -> bool:
+        """End the least recently used template that has no copy alive, if any."""
+        unused = [template for template in self._kept.values() if not template.copies]
+        if not unused:
+            return False
+        self.drop(min(unused, key=lambda template: template.last_used), "room for another")
+        return True
 
     def _tick(self) -> None:
         self._timer = None

@@ -166,6 +166,12 @@ class Sandbox(ABC):
     async def start(self, spec: InstanceSpec) -> Instance:
         """Start an instance and wait until it is ready; InstanceInitError if it is not."""
 
+    def prepare(self, spec: InstanceSpec, replaces: Callable[[InstanceSpec], bool]) -> None:
+        """A function revision has been deployed: get ready for its instances ahead, if
+        this sandbox can (the isolated one initialises it in a template), and forget
+        what was ready for the revisions it `replaces`. The default does nothing."""
+        return None
+
     def describe(self) -> str:
         """One line for the server's start-up banner: what isolation this gives."""
         return type(self).__name__
