@@ -11,13 +11,13 @@ and the security argument).
 When: as soon as a function revision is deployed (`Templates.prepare`: created,
 updated, or published as a version), and otherwise at a function's second cold start
 within `WINDOW` seconds (a function called once an hour is not kept twice); either way
-in the background, while fewer than `MAX_TEMPLATES` are kept (the least recently used
-one with no copy alive makes room). A call that needs a new instance while its
+in the background, while fewer than `MAX_TEMPLATES` are kept or being made (the least
+recently used one with no copy alive makes room). A call that needs a new instance while its
 function's template is being made waits for it: the initialisation under way ends no
 later than a fresh one would. A function whose initialisation is quick (under
 `MIN_INIT_MS`: a trivial handler starts afresh as fast as a copy) keeps no template.
 A template unused for `IDLE` seconds, with no copy alive, is ended; so is one whose
-function has been deployed again. A template is per function revision
+function has been deployed again, once its last copy has ended. A template is per function revision
 (`InstanceSpec.key`): its environment, code, layers and configuration are exactly
 those its copies would have had.
 
@@ -138,6 +138,8 @@ class Template:
         #: What the initialisation wrote, which every copy logs as its own (a fresh
         #: instance would have written it too).
         self.init_logs = b""
+        #: Its function has been deployed again: it ends once no copy of it is alive.
+        self.replaced = False
         self._loop = asyncio.get_running_loop()
         self._buffer = bytearray()
         self._fds: collections.deque[int] = collections.deque()
@@ -376,13 +378,13 @@ class Templates:
 
     def prepare(self, spec: InstanceSpec, replaces: Callable[[InstanceSpec], bool]) -> None:
         """`spec`'s function revision has been deployed: make its template now, in the
-        background, and end the templates of what it replaces (`replaces` says which)
-        that have no copy alive."""
+        background, and end the templates it replaces (`replaces` says which) once no
+        copy of them is alive."""
         key = spec.key()
+        for other, template in self._kept.items():
+            if other != key and replaces(template.spec):
+                template.replaced = True
         self._retire(time.monotonic())
-        for other, template in list(self._kept.items()):
-            if other != key and not template.copies and replaces(template.spec):
-                self.drop(template, "its function was deployed again")
         self._build(key, spec, deployed=True)
 
     def cold_started(self, spec: InstanceSpec, init_ms: float) -> None:
@@ -400,7 +402,7 @@ class Templates:
     def _build(self, key: tuple[object, ...], spec: InstanceSpec, *, deployed: bool) -> None:
         if key in self._kept or key in self._building or key in self._unfit:
             return
-        if len(self._kept) >= MAX_TEMPLATES and not self._make_room():
+        if len(self._kept) + len(self._building) >= MAX_TEMPLATES and not self._make_room():
             return
         task = asyncio.get_running_loop().create_task(self._make(key, spec, deployed))
         self._building[key] = task
@@ -444,11 +446,16 @@ class Templates:
         template.close(reason)
 
     def _retire(self, now: float) -> None:
-        """End templates unused for `IDLE` seconds with no copy alive; forget old counts."""
+        """End templates with no copy alive that were replaced or unused for `IDLE`
+        seconds; forget old counts."""
         for key, template in list(self._kept.items()):
             if not template.alive:
                 del self._kept[key]
-            elif now - template.last_used > IDLE and not template.copies:
+            elif template.copies:
+                continue
+            elif template.replaced:
+                self.drop(template, "its function was deployed again")
+            elif now - template.last_used > IDLE:
                 self.drop(template, "unused")
         for counts in (self._cold, self._unfit):
             for key, when in list(counts.items()):
