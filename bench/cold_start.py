@@ -48,10 +48,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
-from harness import ACCESS_KEY, SECRET_KEY, percentile, signed, stratus_server
+from harness import lambda_client, percentile, signed, stratus_server
 from stratus.runtimes.catalog import find_runtime
 
 RUNTIME = "python3.12"
@@ -209,17 +206,6 @@ def measure_scale_out(url: str, lam: Any, code: Path, count: int) -> dict[str, l
     return result
 
 
-def client(url: str) -> Any:
-    return boto3.client(
-        "lambda",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        config=Config(retries={"max_attempts": 1}, read_timeout=120),
-    )
-
-
 def create(lam: Any, name: str, data: bytes) -> None:
     lam.create_function(
         FunctionName=name,
@@ -253,13 +239,13 @@ def main() -> None:
     sdk_code = build_code(HEAVY, False, runtime.interpreter)
     try:
         with stratus_server() as url:
-            lam = client(url)
+            lam = lambda_client(url)
             trivial = measure(url, lam, "trivial", trivial_code, args.count + 1)
             heavy = measure(url, lam, "heavy", heavy_code, args.heavy_count + 1, AFTER_DEPLOY)
             runtime_sdk = measure(url, lam, "sdk", sdk_code, args.heavy_count + 1)
             scaled = measure_scale_out(url, lam, heavy_code, args.heavy_count)
         with stratus_server(STRATUS_INIT_ON_DEPLOY="0") as url:
-            at_call = measure(url, client(url), "heavy", heavy_code, args.heavy_count + 1)
+            at_call = measure(url, lambda_client(url), "heavy", heavy_code, args.heavy_count + 1)
         spawn_trivial = fresh_spawns(runtime.interpreter, trivial_code, args.count)
         spawn_heavy = fresh_spawns(runtime.interpreter, heavy_code, args.heavy_count)
         heavy_import = import_time(runtime.interpreter, heavy_code)
