@@ -12,14 +12,14 @@ When: as soon as a function revision is deployed (`Templates.prepare`: created,
 updated, or published as a version), and otherwise at a function's second cold start
 within `WINDOW` seconds (a function called once an hour is not kept twice); either way
 in the background, while fewer than `MAX_TEMPLATES` are kept or being made (the least
-recently used one with no copy alive makes room). A call that needs a new instance while its
-function's template is being made waits for it: the initialisation under way ends no
-later than a fresh one would. A function whose initialisation is quick (under
-`MIN_INIT_MS`: a trivial handler starts afresh as fast as a copy) keeps no template.
-A template unused for `IDLE` seconds, with no copy alive, is ended; so is one whose
-function has been deployed again, once its last copy has ended. A template is per function revision
-(`InstanceSpec.key`): its environment, code, layers and configuration are exactly
-those its copies would have had.
+recently used one with no copy alive makes room). A call that needs a new instance
+while its function's template is being made waits for it: the initialisation under
+way ends no later than a fresh one would. A function whose initialisation is quick
+(under `MIN_INIT_MS`: a trivial handler starts afresh as fast as a copy) keeps no
+template. A template unused for `IDLE` seconds, with no copy alive, is ended; so is
+one whose function has been deployed again, once its last copy has ended. A template
+is per function revision (`InstanceSpec.key`): its environment, code, layers and
+configuration are exactly those its copies would have had.
 
 Lambda, too, may initialise an execution environment before any call reaches it
 ("proactive initialisation"), so code must not assume that initialisation means a
