@@ -128,7 +128,6 @@ class Template:
 
     def __init__(self, spec: InstanceSpec, zygote: ZygoteProcess, spare: Spare) -> None:
         self.spec = spec
-        self.key = spec.key()
         self.zygote = zygote
         self.spare = spare
         self.last_used = time.monotonic()
@@ -151,6 +150,10 @@ class Template:
         spare.sock.setblocking(False)
         self._loop.add_reader(spare.sock, self._on_readable)
         spare.child.watch(lambda: self.close("the template ended"))
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        return self.spec.key()
 
     @property
     def alive(self) -> bool:
