@@ -13,8 +13,8 @@ Design, in the order an instance comes to life:
    namespaces (as root, its mount namespace a copy of the common root the zygote made
    once) and forks the runtime into them, which creates the cgroups and moves in,
    prepares the common part of its root (/proc, a /tmp of the default size), enters
-   Landlock, and waits on the control socket (`spares.py`). Two such spares per zygote
-   are kept forked ahead.
+   Landlock, copies the zygote's pages instances write (`prefault.py`), and waits on
+   the control socket (`spares.py`). Two such spares per zygote are kept forked ahead.
 3. `start()` takes a spare (or forks one, for the first start of a runtime, in a
    burst, or for a function without network) and sends it the function: code and layer
    directories (as root, also as detached mount trees), /tmp size, cgroup limits,
@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import marshal
@@ -249,9 +250,11 @@ class IsolatedSandbox(Sandbox):
                 )
             except TemplateError as e:  # the template is broken: start afresh
                 self._templates.drop(template, f"a copy failed: {e}")  # type: ignore[union-attr]
-        _, spare = await self._send_function(spec, started)
+        zygote, spare = await self._send_function(spec, started)
         logs = LogCollector(asyncio.get_running_loop(), spare.log_read, self._log_limit)
         instance = ProcessInstance(spare.instance_id, spec, spare.child, logs)
+        if zygote.learning:  # which pages instances write (`prefault.py`)
+            instance.after_first_reply = functools.partial(zygote.learn, spare.child)
         try:
             await instance.start(spare.sock, started, self._init_timeout)
         except BaseException:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import mmap
 import os
 
 CLONE_NEWNS = 0x00020000
@@ -326,6 +327,31 @@ def landlock_scope(scopes: int) -> None:
 
 
 # --- memory ---------------------------------------------------------------------------------
+
+
+MADV_POPULATE_WRITE = 23  # Linux 5.14
+
+
+def populate_write(address: int, length: int) -> bool:
+    """Fault in [address, address + length) as if written (copying pages shared with
+    another process), without changing a byte; False if the kernel refused."""
+    result = _libc.madvise(
+        ctypes.c_void_p(address), ctypes.c_size_t(length), ctypes.c_int(MADV_POPULATE_WRITE)
+    )
+    return bool(result == 0)
+
+
+def populate_supported() -> bool:
+    """Whether this kernel populates pages on request (MADV_POPULATE_WRITE)."""
+    page = mmap.mmap(-1, mmap.PAGESIZE)
+    try:
+        buffer = (ctypes.c_char * mmap.PAGESIZE).from_buffer(page)
+        try:
+            return populate_write(ctypes.addressof(buffer), mmap.PAGESIZE)
+        finally:
+            del buffer
+    finally:
+        page.close()
 
 
 def trim_heap() -> None:

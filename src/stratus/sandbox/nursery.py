@@ -41,7 +41,9 @@ Messages with the server, one JSON document per SOCK_SEQPACKET packet:
   pid; the runtime's exit code, negative for a signal, as subprocess words it);
 - server -> zygote ``{"t": "adopt", "id", "pid", "tmp_mb"}`` with a pidfd of a function
   template's new copy; zygote -> server ``{"t": "adopted", "id", "code"}`` once the
-  helper it forked for it has ended (code 0: adopted; `template_fork.adopt`).
+  helper it forked for it has ended (code 0: adopted; `template_fork.adopt`);
+- server -> zygote ``{"t": "learn", "runtime"}`` once an instance has answered its first
+  call: which pages it wrote (`prefault.py`). No answer.
 
 Nothing of a function passes through the zygote: the runtime prepares what every
 instance has (namespaces, cgroups, the common part of its root), then reads its
@@ -67,7 +69,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from stratus.sandbox import clone, confine, init_start, kernel, template_fork
+from stratus.sandbox import clone, confine, init_start, kernel, prefault, template_fork
 from stratus.sandbox.instance_setup import abort_setup, become_runtime
 
 _PID = struct.Struct("<i")
@@ -115,6 +117,8 @@ class Zygote:
         self._home = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self.bootstrap: Any = None
         self._wakeup_r, self._wakeup_w = os.pipe()
+        #: The pages instances write, which spares copy ahead (`prefault.py`).
+        self.learned = prefault.Learned()
 
     def _start_init(self, flags: int) -> tuple[int, int]:
         """An init in new namespaces of kinds `flags`: (pid, pidfd). Its mount namespace
@@ -218,6 +222,10 @@ class Zygote:
                 request = json.loads(message)
                 if request.get("t") == "adopt":
                     self._adopt(request, fds)
+                    continue
+                if request.get("t") == "learn":
+                    if request["runtime"] in self.runtimes:  # (so its pid is still its)
+                        self.learned.sample(request["runtime"])
                     continue
                 on_idle = self._spawn(request, fds)
                 if on_idle is not None:

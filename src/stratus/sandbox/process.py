@@ -22,7 +22,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,8 @@ class ProcessInstance(Instance):
         self._deadline: float | None = None  # loop time, while waiting
         self._timer: asyncio.TimerHandle | None = None
         self._loop = asyncio.get_running_loop()
+        #: Called once, when the instance has answered its first call.
+        self.after_first_reply: Callable[[], None] | None = None
         child.watch(self._on_exit)
 
     @property
@@ -284,6 +286,9 @@ class ProcessInstance(Instance):
 
         if kind == "frame":
             self._logs.drain()
+            if self.after_first_reply is not None:
+                hook, self.after_first_reply = self.after_first_reply, None
+                hook()
             if skipped:
                 message = (
                     "Response payload size exceeded maximum allowed payload size "

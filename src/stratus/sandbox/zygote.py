@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from stratus.sandbox import prefault
 from stratus.sandbox.cgroups import InstanceCgroup
 from stratus.sandbox.child import peak_rss_kb
 
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 #: Stdlib-only modules the zygote runs, in load order, with their source files.
 ZYGOTE_MODULES = (
     "kernel",
+    "prefault",
     "clone",
     "confine",
     "stragglers",
@@ -183,13 +185,13 @@ class ZygoteChild(PidfdChild):
         runtime: int,
     ) -> None:
         super().__init__(pid, pidfd, cgroup)
-        self._runtime = runtime
+        self.runtime = runtime
         self._zygote = zygote
 
     def peak_rss_kb(self) -> int | None:
         # The runtime is the zygote's child: its pid is its own until the zygote reaps
         # it, which comes just before the end is reported (from then on, None).
-        return None if self._exited.done() else peak_rss_kb(self._runtime)
+        return None if self._exited.done() else peak_rss_kb(self.runtime)
 
     def exited(self, code: int) -> None:
         """The zygote reaped the instance (or died): settle everything once."""
@@ -224,6 +226,9 @@ class ZygoteProcess:
         self.copied_root = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sending = asyncio.Lock()
+        #: Instances it may still be asked to learn from (`prefault.py`); some of those
+        #: asked may have ended before it looks.
+        self._samples_wanted = 2 * prefault.SAMPLES
 
     @property
     def alive(self) -> bool:
@@ -277,6 +282,20 @@ class ZygoteProcess:
         """Fork an instance and track it. The fds are sent, not closed."""
         child: ZygoteChild = await self._request("spawn", request, fds, cgroup)
         return child
+
+    @property
+    def learning(self) -> bool:
+        """Whether it still learns what its instances write (`prefault.py`)."""
+        return self._samples_wanted > 0
+
+    def learn(self, child: ZygoteChild) -> None:
+        """Have it look at which pages `child` has written. Nothing waits for it, and
+        nothing is lost if it cannot be asked now."""
+        if self._samples_wanted <= 0 or self._sock is None or child.returncode is not None:
+            return
+        self._samples_wanted -= 1
+        with contextlib.suppress(OSError):  # (a full socket included: it is busy)
+            self._sock.send(json.dumps({"t": "learn", "runtime": child.runtime}).encode())
 
     async def adopt(self, request: dict[str, Any], copy: int) -> None:
         """Have the copy of a function's template behind pidfd `copy` adopted (its
