@@ -6,9 +6,10 @@ group per instance in it. The server decides an instance's groups and their limi
 (`CgroupTree.instance`, `InstanceCgroup.limits`: no I/O); the instance's runtime process
 creates the groups and moves in (`confine.enter_cgroups`) before it builds its root, so
 everything the instance starts is counted and the server's event loop does none of
-that work, and writes the limits once it knows its function (`confine.write_limits`;
-no user code runs before that). The server reads the OOM counter and removes the groups
-once the instance has ended.
+that work. It writes the limits of the memory size the server expects (the last cold
+start's) while it waits as a spare, then, once it knows its function, whichever of its
+function's differ (`confine.write_limits`; no user code runs before that). The server
+reads the OOM counter and removes the groups once the instance has ended.
 
 Limits, from the function's configuration:
 

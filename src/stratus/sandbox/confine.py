@@ -55,15 +55,37 @@ def enter_cgroups(plan: Iterable[Mapping[str, str]]) -> dict[str, int]:
     return groups
 
 
-def write_limits(writes: Iterable[Sequence[str]], groups: Mapping[str, int] | None = None) -> None:
+def write_limits(
+    writes: Iterable[Sequence[str]],
+    groups: Mapping[str, int] | None = None,
+    written: Mapping[str, str] | None = None,
+) -> None:
     """Write each [file, value] (an instance's cgroup limits); through the directory
-    descriptors of `groups` (from `enter_cgroups`) when given."""
+    descriptors of `groups` (from `enter_cgroups`) when given. Of the files `written`
+    already holds values for (a spare's preset), only those whose value differs; a
+    value the kernel refuses until another has changed (cgroup v1 keeps
+    memory.memsw.limit_in_bytes at least memory.limit_in_bytes) is written again once
+    the others are."""
+    refused = []
     for path, value in writes:
-        if groups is None:
-            _write(path, value)
-        else:
-            directory, _, name = path.rpartition("/")
-            _write(name, value, groups[directory])
+        if written is not None and written.get(path) == value:
+            continue
+        try:
+            _write_limit(path, value, groups)
+        except OSError as e:
+            if e.errno != errno.EINVAL or written is None:
+                raise
+            refused.append((path, value))
+    for path, value in refused:
+        _write_limit(path, value, groups)
+
+
+def _write_limit(path: str, value: str, groups: Mapping[str, int] | None) -> None:
+    if groups is None:
+        _write(path, value)
+    else:
+        directory, _, name = path.rpartition("/")
+        _write(name, value, groups[directory])
 
 
 def _write(path: str, text: str, directory: int | None = None) -> None:

@@ -60,8 +60,13 @@ def become_runtime(
             uid, gid = zygote.host_ids  # the user namespace made with init
             confine.map_ids(f"0 {uid} 1", f"0 {gid} 1")
         groups: dict[str, int] = {}
+        preset: dict[str, str] = {}
         if request["cgroups"]:
             groups = confine.enter_cgroups(request["cgroups"])
+            # The limits of the memory size the server expects (the last function's):
+            # written now, they need not be when the function comes, if it has that size.
+            preset = dict(request.get("limits") or [])
+            confine.write_limits(preset.items(), groups)
             if config["cgroup_namespace"]:
                 kernel.unshare(kernel.CLONE_NEWCGROUP)
         root: confine.RootBuilder | confine.CopiedRoot
@@ -79,7 +84,7 @@ def become_runtime(
             setup, trees = read_setup(_CONTROL_FD)
         except EOFError:
             os._exit(0)  # a spare the server let go
-        confine.write_limits(setup["limits"], groups)
+        confine.write_limits(setup["limits"], groups, preset)
         for group in groups.values():
             os.close(group)
         root.finish(setup, trees)

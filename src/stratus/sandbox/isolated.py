@@ -282,6 +282,7 @@ class IsolatedSandbox(Sandbox):
             )
             if template and not zygote.copied_root:
                 raise TemplateError("instances here build their own roots")
+            self._spares.memory_mb = spec.memory_mb  # (the spares forked from now on)
             spare = self._spares.take(zygote) if spec.network else None
             if spec.network:
                 self._spares.refill(zygote)

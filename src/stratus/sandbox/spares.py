@@ -50,6 +50,9 @@ class Spares:
     def __init__(self, cgroups: CgroupTree | None, count: int) -> None:
         self.cgroups = cgroups
         self.count = count
+        #: The memory size whose cgroup limits new spares write ahead: the last
+        #: function's that took one (a function of another size writes its own).
+        self.memory_mb = 128
         self._kept: dict[ZygoteProcess, list[Spare]] = {}
         self._refilling: dict[ZygoteProcess, asyncio.Task[None]] = {}
 
@@ -59,7 +62,11 @@ class Spares:
         cgroup = self.cgroups.instance(instance_id) if self.cgroups is not None else None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         log_read, log_write = os.pipe()
-        request = {"net": network, "cgroups": cgroup.plan if cgroup else []}
+        request = {
+            "net": network,
+            "cgroups": cgroup.plan if cgroup else [],
+            "limits": cgroup.limits(self.memory_mb) if cgroup else [],
+        }
         try:
             child = await zygote.spawn(request, [theirs.fileno(), log_write], cgroup)
         except BaseException:

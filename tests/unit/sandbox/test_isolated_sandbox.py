@@ -870,3 +870,30 @@ def test_later_instances_find_the_pages_they_write_copied_ahead(tmp_path: Path) 
     faults = run(scenario(), timeout=120)
     assert min(faults[: prefault.SAMPLES]) >= 8, faults
     assert max(faults[-2:]) <= 2, faults
+
+
+def test_a_spare_made_for_one_memory_size_serves_another(code: Path) -> None:
+    """Spares write ahead the cgroup limits of the last cold start's memory size; a
+    function of another size gets its own, larger or smaller."""
+    if not has_memory_cgroup():
+        pytest.skip("no memory cgroup here")
+
+    async def cold(sandbox: Any, memory_mb: int, event: dict[str, Any]) -> InvokeOutcome:
+        await wait_until(lambda: len(sandbox._spares.waiting()) == 2)
+        instance = await sandbox.start(make_spec(code, "app.grow", memory_mb=memory_mb))
+        try:
+            return await instance.invoke(payload(event))
+        finally:
+            await instance.close()
+
+    async def scenario() -> None:
+        async with isolated_sandbox(spares=2) as sandbox:
+            first = await sandbox.start(make_spec(code, "app.grow", memory_mb=128))
+            await first.close()
+            # Spares now hold 128 MB limits: a 512 MB function may use 300 MB.
+            assert result(await cold(sandbox, 512, {"mb": 300})) == 300 << 20
+            await cold(sandbox, 512, {"mb": 1})  # spares made for 512 MB from here
+            outcome = await cold(sandbox, 128, {"mb": 200})
+            assert outcome.kind is OutcomeKind.OUT_OF_MEMORY
+
+    run(scenario(), timeout=120)
