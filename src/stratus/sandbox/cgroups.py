@@ -149,6 +149,7 @@ class CgroupTree:
         self.cpu_cap = cpu_cap
         self._parents: list[tuple[Hierarchy, Path]] = []
         self._optional: dict[tuple[Path, str], bool] = {}
+        self._limits: dict[tuple[int, int], list[list[str]]] = {}
 
     @classmethod
     def create(cls, *, cpu_cap: bool = False) -> tuple[CgroupTree | None, str]:
@@ -211,7 +212,17 @@ class CgroupTree:
         )
 
     def limits(self, hierarchy: Hierarchy, parent: Path, memory_mb: int) -> list[list[str]]:
-        """(file, value) pairs that set an instance's limits in one hierarchy."""
+        """(file, value) pairs that set an instance's limits in one hierarchy (worked out
+        once per memory size: every cold start asks, twice)."""
+        key = (id(hierarchy), memory_mb)  # (the tree holds its hierarchies)
+        limits = self._limits.get(key)
+        if limits is None:
+            limits = self._limits[key] = self._work_out_limits(hierarchy, parent, memory_mb)
+        return limits
+
+    def _work_out_limits(
+        self, hierarchy: Hierarchy, parent: Path, memory_mb: int
+    ) -> list[list[str]]:
         vcpus = memory_mb / MB_PER_VCPU
         names = hierarchy.controllers
         limits: list[list[str]] = []
@@ -291,7 +302,7 @@ class InstanceCgroup:
     def limits(self, memory_mb: int) -> list[list[str]]:
         """[file, value] pairs that set the limits of a function with `memory_mb`."""
         return [
-            [str(directory / name), value]
+            [f"{directory}/{name}", value]
             for hierarchy, directory in self.directories
             for name, value in self.tree.limits(hierarchy, directory.parent, memory_mb)
         ]
