@@ -77,7 +77,8 @@ def become_runtime(
         root.prepare(zygote.mounts)
         os.close(_INIT_FD)
         confine.scope(config["landlock"])
-        zygote.learned.copy_ahead()
+        if request.get("ahead"):  # (one forked for a call now would only copy more)
+            zygote.learned.copy_ahead()
         # All so far is the same for every function: a spare instance waits here,
         # with no code, no environment and nothing of any function yet.
         try:

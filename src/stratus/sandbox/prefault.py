@@ -8,9 +8,10 @@ machine. Between reading its function and answering its first call, an instance 
 trivial function writes some 230 of the zygote's pages (the interpreter's state, the
 allocator's pools in use, the C heap's free lists): a third of its own part of the
 cold start, and much the same pages every time. So a zygote learns them from its first
-instances, and every spare copies them ahead, while it waits for a function, off the
-cold start's path, with MADV_POPULATE_WRITE (Linux 5.14): the kernel copies them in one
-call, without a fault each. That costs little memory, since nearly every instance
+instances, and every spare forked ahead copies them while it waits for a function, off
+the cold start's path, with MADV_POPULATE_WRITE (Linux 5.14): the kernel copies them in
+one call, without a fault each. (An instance forked for a call that is waiting, as in a
+burst, gains nothing by it: it takes its faults as it goes.) That costs little memory, since nearly every instance
 copies those pages anyway (a trivial function's runtime: 2.2 MB private, 2.0-2.2
 before).
 

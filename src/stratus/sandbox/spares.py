@@ -56,8 +56,9 @@ class Spares:
         self._kept: dict[ZygoteProcess, list[Spare]] = {}
         self._refilling: dict[ZygoteProcess, asyncio.Task[None]] = {}
 
-    async def fork(self, zygote: ZygoteProcess, network: bool) -> Spare:
-        """A new instance that has not been told its function yet."""
+    async def fork(self, zygote: ZygoteProcess, network: bool, ahead: bool = False) -> Spare:
+        """A new instance that has not been told its function yet; `ahead`: one kept for
+        later, which has time to copy the pages instances write (`prefault.py`)."""
         instance_id = uuid.uuid4().hex
         cgroup = self.cgroups.instance(instance_id) if self.cgroups is not None else None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -66,6 +67,7 @@ class Spares:
             "net": network,
             "cgroups": cgroup.plan if cgroup else [],
             "limits": cgroup.limits(self.memory_mb) if cgroup else [],
+            "ahead": ahead,
         }
         try:
             child = await zygote.spawn(request, [theirs.fileno(), log_write], cgroup)
@@ -99,7 +101,7 @@ class Spares:
         async def refill() -> None:
             try:
                 while len(spares) < self.count and zygote.alive:
-                    spares.append(await self.fork(zygote, True))
+                    spares.append(await self.fork(zygote, True, ahead=True))
             except ZygoteError as e:
                 log.info("could not fork a spare instance: %s", e)
             finally:
