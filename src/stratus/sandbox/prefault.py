@@ -11,9 +11,9 @@ cold start, and much the same pages every time. So a zygote learns them from its
 instances, and every spare forked ahead copies them while it waits for a function, off
 the cold start's path, with MADV_POPULATE_WRITE (Linux 5.14): the kernel copies them in
 one call, without a fault each. (An instance forked for a call that is waiting, as in a
-burst, gains nothing by it: it takes its faults as it goes.) That costs little memory, since nearly every instance
-copies those pages anyway (a trivial function's runtime: 2.2 MB private, 2.0-2.2
-before).
+burst, gains nothing by it: it takes its faults as it goes.) That costs little memory,
+since nearly every instance copies those pages anyway (a trivial function's runtime:
+2.2 MB private, 2.0-2.2 before).
 
 Learning: once an instance has answered its first call, the server asks its zygote to
 look at it (``{"t": "learn", "runtime"}``). The zygote reads the instance's page map
