@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from tests.conftest import make_zip
+from tests.conftest import StratusServer, free_port, make_zip
 from tests.security.conftest import call, deploy
 
 pytestmark = pytest.mark.timeout(180)
@@ -195,9 +196,23 @@ def handler(event, context):
 """
 
 
-def test_a_deployed_function_is_initialised_before_its_first_call(lam: Any) -> None:
-    name = deploy(lam, SLOW_INIT % "a", Timeout=30)
-    payload, error, tail = call(lam, name)
+@pytest.fixture(scope="module")
+def deployments(
+    isolated_server: StratusServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """A Lambda client of a server of this module's own: whether a deployment gets a
+    template must not depend on how many the session's server keeps for other tests
+    (at most 16, and those with live copies stay)."""
+    server = StratusServer(tmp_path_factory.mktemp("templates-data"), free_port()).start()
+    try:
+        yield server.client("lambda", read_timeout=300)
+    finally:
+        server.stop()
+
+
+def test_a_deployed_function_is_initialised_before_its_first_call(deployments: Any) -> None:
+    name = deploy(deployments, SLOW_INIT % "a", Timeout=30)
+    payload, error, tail = call(deployments, name)
     assert error is None, payload
     assert payload["copy"] and payload["version"] == "a"
     # The initialisation's output is the copy's, as a fresh instance's would be.
@@ -205,36 +220,36 @@ def test_a_deployed_function_is_initialised_before_its_first_call(lam: Any) -> N
     assert "Init Duration" in tail
 
 
-def test_an_updated_function_is_initialised_anew(lam: Any) -> None:
-    name = deploy(lam, SLOW_INIT % "a", Timeout=30)
-    first, _, _ = call(lam, name)
+def test_an_updated_function_is_initialised_anew(deployments: Any) -> None:
+    name = deploy(deployments, SLOW_INIT % "a", Timeout=30)
+    first, _, _ = call(deployments, name)
     code = make_zip({"lambda_function.py": SLOW_INIT % "b"})
-    lam.update_function_code(FunctionName=name, ZipFile=code)
-    lam.get_waiter("function_updated_v2").wait(
+    deployments.update_function_code(FunctionName=name, ZipFile=code)
+    deployments.get_waiter("function_updated_v2").wait(
         FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
     )
-    payload, error, tail = call(lam, name)
+    payload, error, tail = call(deployments, name)
     assert error is None, payload
     assert payload["copy"] and payload["version"] == "b"
     assert payload["stamp"] != first["stamp"]
     assert "initialised b" in tail
 
 
-def test_a_published_version_is_initialised_when_published(lam: Any) -> None:
-    name = deploy(lam, SLOW_INIT % "v", Timeout=30)
-    version = lam.publish_version(FunctionName=name)["Version"]
-    response = lam.invoke(FunctionName=name, Qualifier=version, Payload=b"{}")
+def test_a_published_version_is_initialised_when_published(deployments: Any) -> None:
+    name = deploy(deployments, SLOW_INIT % "v", Timeout=30)
+    version = deployments.publish_version(FunctionName=name)["Version"]
+    response = deployments.invoke(FunctionName=name, Qualifier=version, Payload=b"{}")
     payload = json.loads(response["Payload"].read())
     assert response["ExecutedVersion"] == version
     assert payload["copy"] and payload["version"] == "v"
 
 
-def test_a_quick_initialisation_starts_afresh(lam: Any) -> None:
+def test_a_quick_initialisation_starts_afresh(deployments: Any) -> None:
     quick = "import os\nINIT_PID = os.getpid()\n" + (
         "def handler(event, context):\n    return {'copy': os.getpid() != INIT_PID}\n"
     )
-    name = deploy(lam, quick)
-    assert call(lam, name)[0] == {"copy": False}
+    name = deploy(deployments, quick)
+    assert call(deployments, name)[0] == {"copy": False}
 
 
 def test_initialising_on_deploy_can_be_turned_off(new_server: Any) -> None:

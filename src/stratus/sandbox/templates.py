@@ -406,6 +406,11 @@ class Templates:
         if key in self._kept or key in self._building or key in self._unfit:
             return
         if len(self._kept) + len(self._building) >= MAX_TEMPLATES and not self._make_room():
+            log.info(
+                "no template for %s: %d are kept or being made, none without live copies",
+                spec.handler,
+                MAX_TEMPLATES,
+            )
             return
         task = asyncio.get_running_loop().create_task(self._make(key, spec, deployed))
         self._building[key] = task
