@@ -15,6 +15,9 @@ from stratus.sandbox import kernel, prefault
 pytestmark = pytest.mark.timeout(30)
 
 PAGE = prefault.PAGE
+populating = pytest.mark.skipif(
+    not kernel.populate_supported(), reason="this kernel cannot populate pages (Linux 5.14)"
+)
 
 
 @contextmanager
@@ -81,11 +84,10 @@ def test_a_child_has_written_exactly_the_pages_it_wrote(shared: tuple[mmap.mmap,
         assert prefault.written_pages(pid, span) == set()
 
 
+@populating
 def test_pages_most_children_write_are_learned_and_no_others(
     shared: tuple[mmap.mmap, int],
 ) -> None:
-    if not kernel.populate_supported():
-        pytest.skip("this kernel cannot populate pages on request (Linux 5.14)")
     area, first = shared
     learned = prefault.Learned()
     # Page 1 in every child, page 2 in half of them, page 6 in one only.
@@ -105,11 +107,10 @@ def test_pages_most_children_write_are_learned_and_no_others(
     assert mine == {first + 1, first + 2}
 
 
+@populating
 def test_a_spare_copies_the_learned_pages_without_writing_them(
     shared: tuple[mmap.mmap, int],
 ) -> None:
-    if not kernel.populate_supported():
-        pytest.skip("this kernel cannot populate pages on request (Linux 5.14)")
     area, first = shared
     learned = prefault.Learned()
     learned.ranges = prefault.as_ranges([first + 2, first + 3, first + 7])
