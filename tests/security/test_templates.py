@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from stratus.sandbox.templates import MAX_TEMPLATES
 from tests.conftest import StratusServer, free_port, make_zip
 from tests.security.conftest import call, deploy
 
@@ -201,8 +202,8 @@ def deployments(
     isolated_server: StratusServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
     """A Lambda client of a server of this module's own: whether a deployment gets a
-    template must not depend on how many the session's server keeps for other tests
-    (at most 16, and those with live copies stay)."""
+    template must not depend on what the session's server is doing for other tests
+    (templates being made count against the cap of 16)."""
     server = StratusServer(tmp_path_factory.mktemp("templates-data"), free_port()).start()
     try:
         yield server.client("lambda", read_timeout=300)
@@ -242,6 +243,17 @@ def test_a_published_version_is_initialised_when_published(deployments: Any) -> 
     payload = json.loads(response["Payload"].read())
     assert response["ExecutedVersion"] == version
     assert payload["copy"] and payload["version"] == "v"
+
+
+def test_templates_whose_copies_are_alive_leave_room_for_more(deployments: Any) -> None:
+    # Each first call leaves a warm copy alive, which pins its template; more functions
+    # than the cap of idle templates (16), deployed and called one after another, must
+    # still each get one.
+    for i in range(MAX_TEMPLATES + 2):
+        name = deploy(deployments, SLOW_INIT % i, Timeout=30)
+        payload, error, _ = call(deployments, name)
+        assert error is None, payload
+        assert payload["copy"] and payload["version"] == str(i), f"function {i} was no copy"
 
 
 def test_a_quick_initialisation_starts_afresh(deployments: Any) -> None:

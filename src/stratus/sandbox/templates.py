@@ -11,10 +11,12 @@ and the security argument).
 When: as soon as a function revision is deployed (`Templates.prepare`: created,
 updated, or published as a version), and otherwise at a function's second cold start
 within `WINDOW` seconds (a function called once an hour is not kept twice); either way
-in the background, while fewer than `MAX_TEMPLATES` are kept or being made (the least
-recently used one with no copy alive makes room). A call that needs a new instance
-while its function's template is being made waits for it: the initialisation under
-way ends no later than a fresh one would. A function whose initialisation is quick
+in the background. At most `MAX_TEMPLATES` are idle (kept with no copy alive) or being
+made at once: the least recently used idle one makes room. A template whose copies are
+alive does not count: its pages are theirs too, so ending it would free almost nothing
+(and would end them with it: they live in its PID namespace). A call that needs a new
+instance while its function's template is being made waits for it: the initialisation
+under way ends no later than a fresh one would. A function whose initialisation is quick
 (under `MIN_INIT_MS`: a trivial handler starts afresh as fast as a copy) keeps no
 template. A template unused for `IDLE` seconds, with no copy alive, is ended; so is
 one whose function has been deployed again, once its last copy has ended. A template
@@ -67,7 +69,7 @@ log = logging.getLogger(__name__)
 WINDOW = 600.0
 #: Seconds a template is kept unused (with no copy alive).
 IDLE = 600.0
-#: Templates kept at most.
+#: Templates idle (kept with no copy alive) or being made, at most.
 MAX_TEMPLATES = 16
 #: Functions whose instances initialise faster than this (ms) get no template: a copy
 #: takes 7-10 ms here, a fresh instance of a trivial handler 4-6.
@@ -405,9 +407,9 @@ class Templates:
     def _build(self, key: tuple[object, ...], spec: InstanceSpec, *, deployed: bool) -> None:
         if key in self._kept or key in self._building or key in self._unfit:
             return
-        if len(self._kept) + len(self._building) >= MAX_TEMPLATES and not self._make_room():
+        if len(self._idle()) + len(self._building) >= MAX_TEMPLATES and not self._make_room():
             log.info(
-                "no template for %s: %d are kept or being made, none without live copies",
+                "no template for %s: %d are being made or kept unused",
                 spec.handler,
                 MAX_TEMPLATES,
             )
@@ -434,12 +436,16 @@ class Templates:
         if self._timer is None and self._kept:
             self._timer = asyncio.get_running_loop().call_later(IDLE / 10, self._tick)
 
+    def _idle(self) -> list[Template]:
+        """The templates kept with no copy alive."""
+        return [template for template in self._kept.values() if not template.copies]
+
     def _make_room(self) -> bool:
         """End the least recently used template that has no copy alive, if any."""
-        unused = [template for template in self._kept.values() if not template.copies]
-        if not unused:
+        idle = self._idle()
+        if not idle:
             return False
-        self.drop(min(unused, key=lambda template: template.last_used), "room for another")
+        self.drop(min(idle, key=lambda template: template.last_used), "room for another")
         return True
 
     def _tick(self) -> None:
@@ -454,8 +460,8 @@ class Templates:
         template.close(reason)
 
     def _retire(self, now: float) -> None:
-        """End templates with no copy alive that were replaced or unused for `IDLE`
-        seconds; forget old counts."""
+        """End templates with no copy alive that were replaced, unused for `IDLE` seconds,
+        or past `MAX_TEMPLATES`; forget old counts."""
         for key, template in list(self._kept.items()):
             if not template.alive:
                 del self._kept[key]
@@ -465,6 +471,10 @@ class Templates:
                 self.drop(template, "its function was deployed again")
             elif now - template.last_used > IDLE:
                 self.drop(template, "unused")
+        # Templates whose last copies ended count again: the least recently used go
+        # while there are too many.
+        while len(self._idle()) + len(self._building) > MAX_TEMPLATES and self._make_room():
+            pass
         for counts in (self._cold, self._unfit):
             for key, when in list(counts.items()):
                 if now - when > WINDOW:
