@@ -6,7 +6,12 @@ deployed as many functions with the same code, and each function is invoked once
 cold start: nothing warm to reuse) and then once more (warm), over HTTP, with a
 request signed ahead of time. Beside them, in the same run, the same handler is run by
 a fresh `python3 -c` of the same interpreter: the cost a platform that starts a new
-interpreter per instance pays at least.
+interpreter per instance pays at least. For the trivial handler the spawns alternate
+with the cold calls: 50 ms after the last call (the server's work after it is done), a
+spawn, then the cold call. Its ratio is the median of each cold call's ratio to the
+spawn before it, so that the machine's busy and quiet phases (this VM has both) weigh
+on the two alike. (Cold calls that follow each other within a millisecond or two are
+0.3-0.7 ms slower: the spare made after one competes with the next for the cores.)
 
 Stratus initialises a function when it is deployed (sandbox/templates.py), so the heavy
 handler's first call is measured twice: a second after its deployment (by then its
@@ -108,19 +113,21 @@ def zipped(code: Path) -> bytes:
     return buffer.getvalue()
 
 
-def fresh_spawns(interpreter: str, code: Path, count: int) -> list[float]:
-    """Wall time of `python3 -c` importing and calling the handler, in ms."""
+def fresh_spawn(interpreter: str, code: Path) -> float:
+    """Wall time of one `python3 -c` importing and calling the handler, in ms."""
     script = (
         f"import sys; sys.path.insert(0, {str(code)!r}); import lambda_function; "
         "lambda_function.handler({}, None)"
     )
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-    samples = []
-    for _ in range(count):
-        start = time.perf_counter()
-        subprocess.run([interpreter, "-c", script], check=True, env=env)
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
+    start = time.perf_counter()
+    subprocess.run([interpreter, "-c", script], check=True, env=env)
+    return (time.perf_counter() - start) * 1000
+
+
+def fresh_spawns(interpreter: str, code: Path, count: int) -> list[float]:
+    """`count` fresh spawns (`fresh_spawn`), one after another, in ms."""
+    return [fresh_spawn(interpreter, code) for _ in range(count)]
 
 
 def import_time(interpreter: str, code: Path, count: int = 15) -> float:
@@ -157,20 +164,30 @@ def invoke(url: str, name: str, body: bytes = b"{}") -> tuple[float, float | Non
 
 
 def measure(
-    url: str, lam: Any, label: str, code: Path, count: int, after_deploy: float | None = None
+    url: str,
+    lam: Any,
+    label: str,
+    code: Path,
+    count: int,
+    after_deploy: float | None = None,
+    spawn_with: str | None = None,
 ) -> dict[str, list[float]]:
     """Cold and warm calls of `count` - 1 functions with the same code: all deployed
-    first, or each `after_deploy` seconds before its first call."""
+    first, or each `after_deploy` seconds before its first call. With `spawn_with` (an
+    interpreter), a fresh spawn of the same handler right before each cold call."""
     data = zipped(code)
     names = [f"{label}-{i}" for i in range(count)]
     for name in names if after_deploy is None else names[:1]:
         create(lam, name, data)
     invoke(url, names[0])  # the runtime's zygote starts here: not part of any sample
-    result: dict[str, list[float]] = {"cold": [], "warm": [], "init": []}
+    result: dict[str, list[float]] = {"cold": [], "warm": [], "init": [], "spawn": []}
     for name in names[1:]:
         if after_deploy is not None:
             create(lam, name, data)
             time.sleep(after_deploy)
+        if spawn_with is not None:
+            time.sleep(0.05)  # the server's own work after the last call is done
+            result["spawn"].append(fresh_spawn(spawn_with, code))
         cold, init = invoke(url, name)
         warm, _ = invoke(url, name)
         result["cold"].append(cold)
@@ -240,13 +257,14 @@ def main() -> None:
     try:
         with stratus_server() as url:
             lam = lambda_client(url)
-            trivial = measure(url, lam, "trivial", trivial_code, args.count + 1)
+            trivial = measure(
+                url, lam, "trivial", trivial_code, args.count + 1, spawn_with=runtime.interpreter
+            )
             heavy = measure(url, lam, "heavy", heavy_code, args.heavy_count + 1, AFTER_DEPLOY)
             runtime_sdk = measure(url, lam, "sdk", sdk_code, args.heavy_count + 1)
             scaled = measure_scale_out(url, lam, heavy_code, args.heavy_count)
         with stratus_server(STRATUS_INIT_ON_DEPLOY="0") as url:
             at_call = measure(url, lambda_client(url), "heavy", heavy_code, args.heavy_count + 1)
-        spawn_trivial = fresh_spawns(runtime.interpreter, trivial_code, args.count)
         spawn_heavy = fresh_spawns(runtime.interpreter, heavy_code, args.heavy_count)
         heavy_import = import_time(runtime.interpreter, heavy_code)
     finally:
@@ -254,6 +272,7 @@ def main() -> None:
         shutil.rmtree(heavy_code, ignore_errors=True)
         shutil.rmtree(sdk_code, ignore_errors=True)
 
+    spawn_trivial = trivial["spawn"]
     added = [c - w for c, w in zip(trivial["cold"], trivial["warm"], strict=True)]
     added_heavy = [
         c - w - heavy_import for c, w in zip(at_call["cold"], at_call["warm"], strict=True)
@@ -275,7 +294,9 @@ def main() -> None:
     print(line("Stratus cold invoke, boto3, scaling out", scaled["cold"]))
     print(line("  its Init Duration (template copies)", scaled["init"]))
     heavy_spawn = statistics.median(spawn_heavy)
-    ratio = statistics.median(trivial["cold"]) / statistics.median(spawn_trivial)
+    # Each cold call beside the spawn just before it: the machine's slow and quick
+    # phases then weigh on both alike.
+    ratio = statistics.median([c / f for c, f in zip(trivial["cold"], spawn_trivial, strict=True)])
     ratio_deployed = statistics.median(heavy["cold"]) / heavy_spawn
     ratio_at_call = statistics.median(at_call["cold"]) / heavy_spawn
     ratio_scaled = statistics.median(scaled["cold"]) / heavy_spawn
