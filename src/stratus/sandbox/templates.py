@@ -471,10 +471,11 @@ class Templates:
                 self.drop(template, "its function was deployed again")
             elif now - template.last_used > IDLE:
                 self.drop(template, "unused")
-        # Templates whose last copies ended count again: the least recently used go
-        # while there are too many.
-        while len(self._idle()) + len(self._building) > MAX_TEMPLATES and self._make_room():
-            pass
+        # Templates whose last copies ended count again: past the cap, the least
+        # recently used go.
+        idle = sorted(self._idle(), key=lambda template: template.last_used)
+        for template in idle[: max(0, len(idle) + len(self._building) - MAX_TEMPLATES)]:
+            self.drop(template, "room for another")
         for counts in (self._cold, self._unfit):
             for key, when in list(counts.items()):
                 if now - when > WINDOW:

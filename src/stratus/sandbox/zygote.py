@@ -291,7 +291,7 @@ class ZygoteProcess:
     def learn(self, child: ZygoteChild) -> None:
         """Have it look at which pages `child` has written. Nothing waits for it, and
         nothing is lost if it cannot be asked now."""
-        if self._samples_wanted <= 0 or self._sock is None or child.returncode is not None:
+        if not self.learning or self._sock is None or child.returncode is not None:
             return
         self._samples_wanted -= 1
         with contextlib.suppress(OSError):  # (a full socket included: it is busy)
