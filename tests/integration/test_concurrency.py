@@ -167,6 +167,16 @@ def test_provisioned_concurrency_counts_every_version_and_alias(lam: Any) -> Non
     lam.put_provisioned_concurrency_config(
         FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=1
     )
+    # The reservation cannot shrink below what the allocations already hold.
+    with pytest.raises(ClientError) as exc:
+        lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    assert error_code(exc) == (
+        "InvalidParameterValueException",
+        "ReservedConcurrentExecutions 1 should not be lower than function's total "
+        "provisioned concurrency [2].",
+    )
+    assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 3
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=2)
     lam.delete_function(FunctionName=name)
 
 

@@ -84,6 +84,7 @@ def test_aliases_and_their_errors(lam: Any) -> None:
     name = create_function(lam, V.format(tag="a"), Publish=True)["FunctionName"]
     alias = lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
     assert alias["AliasArn"].endswith(f":{name}:live")
+    arn = alias["AliasArn"].rsplit(":", 1)[0]
     assert run(lam, name, "live") == ("1", "a")
     with pytest.raises(ClientError) as exc:
         lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
@@ -93,7 +94,13 @@ def test_aliases_and_their_errors(lam: Any) -> None:
     assert code_of(exc) == "ResourceNotFoundException"
     with pytest.raises(ClientError) as exc:
         lam.get_alias(FunctionName=name, Name="nope")
-    assert code_of(exc) == "ResourceNotFoundException"
+    assert exc.value.response["Error"]["Message"] == f"Alias not found: {arn}:nope"
+    # A call or a read that names a missing alias does not find the function.
+    for read in (lam.invoke, lam.get_function_configuration, lam.get_function):
+        with pytest.raises(ClientError) as exc:
+            read(FunctionName=name, Qualifier="nope")
+        assert code_of(exc) == "ResourceNotFoundException"
+        assert exc.value.response["Error"]["Message"] == f"Function not found: {arn}:nope"
     config = lam.get_function_configuration(FunctionName=name, Qualifier="live")
     assert config["FunctionArn"].endswith(":live") and config["Version"] == "1"
 

@@ -87,6 +87,15 @@ class AliasService:
             raise ResourceNotFoundException(f"Alias not found: {self.arn(function_name, name)}")
         return alias
 
+    def qualifying(self, function_name: str, name: str) -> Alias:
+        """The alias a call or a read names as its qualifier: missing, it is the
+        function that is not found (as Lambda words it), not the alias."""
+        self.functions.get(function_name)
+        alias = self._aliases.get(function_name, {}).get(name)
+        if alias is None:
+            raise ResourceNotFoundException(f"Function not found: {self.arn(function_name, name)}")
+        return alias
+
     def for_function(self, function_name: str, function_version: str | None) -> list[Alias]:
         self.functions.get(function_name)
         found = sorted(self._aliases.get(function_name, {}).values(), key=lambda a: a.name)
@@ -103,7 +112,7 @@ class AliasService:
         an alias (whose routing weights pick between its versions each time)."""
         if is_alias_name(qualifier):
             assert qualifier is not None
-            qualifier = self.get(function_name, qualifier).pick_version()
+            qualifier = self.qualifying(function_name, qualifier).pick_version()
         return self.functions.get(function_name, qualifier)
 
     # --- writes ----------------------------------------------------------------------

@@ -170,7 +170,7 @@ class FunctionsApi:
         alias's ARN, as Lambda answers."""
         if is_alias_name(qualifier):
             assert qualifier is not None
-            alias = self.aliases.get(name, qualifier)
+            alias = self.aliases.qualifying(name, qualifier)
             config = self.configuration(self.functions.get(name, alias.function_version))
             config["FunctionArn"] = self.aliases.arn(name, qualifier)
             return config

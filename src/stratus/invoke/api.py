@@ -95,6 +95,12 @@ class InvokeApi:
         ref = parse_function_ref(params["FunctionName"])
         value = params["ReservedConcurrentExecutions"]
         self.functions.get(ref.name)
+        provisioned = self.provisioned.total(ref.name)
+        if value < provisioned:
+            raise InvalidParameterValueException(
+                f"ReservedConcurrentExecutions {value} should not be lower than function's "
+                f"total provisioned concurrency [{provisioned}]."
+            )
         self.admission.check_reservation(ref.name, value)
         self.functions.set_reserved_concurrency(ref.name, value)
         return {"ReservedConcurrentExecutions": value}

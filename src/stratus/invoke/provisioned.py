@@ -159,6 +159,10 @@ class ProvisionedConcurrency:
             )
         return allocation
 
+    def total(self, name: str) -> int:
+        """What every version and alias of the function is given, together."""
+        return sum(a.requested for (n, _), a in self._allocations.items() if n == name)
+
     def for_function(self, name: str) -> list[Allocation]:
         self.functions.get(name)
         return [a for (n, _), a in sorted(self._allocations.items()) if n == name]
