@@ -126,25 +126,57 @@ def test_retry_attempts_setting_and_success_destination(fast_retry_server: Any, 
     assert sum(b"attempt" in b for b in sink.received()) == 1
 
 
+def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+
+
 def test_event_invoke_config_operations(lam: Any) -> None:
     fn = create_function(lam, "def handler(e, c):\n    return 1\n")
     name = fn["FunctionName"]
+    target = create_function(lam, "def handler(e, c):\n    return 2\n")["FunctionArn"]
+    missing = f"The function {fn['FunctionArn']}:$LATEST doesn't have an EventInvokeConfig"
     with pytest.raises(ClientError) as exc:
         lam.get_function_event_invoke_config(FunctionName=name)
-    assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert error_of(exc) == ("ResourceNotFoundException", missing)
+    # Update changes a configuration; it does not make one.
+    with pytest.raises(ClientError) as exc:
+        lam.update_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=1)
+    assert error_of(exc) == ("ResourceNotFoundException", missing)
+    with pytest.raises(ClientError) as exc:
+        lam.put_function_event_invoke_config(FunctionName=name)
+    assert error_of(exc) == (
+        "InvalidParameterValueException",
+        "You must specify at least one of error handling or destination setting.",
+    )
     put = lam.put_function_event_invoke_config(
         FunctionName=name, MaximumRetryAttempts=1, MaximumEventAgeInSeconds=120
     )
     assert put["FunctionArn"].endswith(f":{name}:$LATEST")
     assert (put["MaximumRetryAttempts"], put["MaximumEventAgeInSeconds"]) == (1, 120)
+    assert put["DestinationConfig"] == {"OnSuccess": {}, "OnFailure": {}}
     updated = lam.update_function_event_invoke_config(
-        FunctionName=name,
-        DestinationConfig={"OnFailure": {"Destination": fn["FunctionArn"]}},
+        FunctionName=name, DestinationConfig={"OnFailure": {"Destination": target}}
     )
     assert updated["MaximumRetryAttempts"] == 1
-    assert updated["DestinationConfig"]["OnFailure"]["Destination"] == fn["FunctionArn"]
+    assert updated["DestinationConfig"] == {"OnSuccess": {}, "OnFailure": {"Destination": target}}
     listed = lam.list_function_event_invoke_configs(FunctionName=name)
     assert len(listed["FunctionEventInvokeConfigs"]) == 1
+    ghost = target.rsplit(":", 1)[0] + ":no-such-function"
+    dynamo = "arn:aws:dynamodb:us-east-1:000000000000:table/t"
+    for destination, error in [
+        (fn["FunctionArn"], "You can't specify the function as a destination for itself."),
+        (ghost, f"The destination ARN {ghost} is invalid."),
+        (
+            dynamo,
+            f"The provided destination config DestinationConfig(onSuccess=OnSuccess("
+            f"destination={dynamo}), onFailure=null) is invalid.",
+        ),
+    ]:
+        with pytest.raises(ClientError) as exc:
+            lam.put_function_event_invoke_config(
+                FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": destination}}
+            )
+        assert error_of(exc) == ("InvalidParameterValueException", error)
     with pytest.raises(ClientError) as exc:
         lam.put_function_event_invoke_config(
             FunctionName=name,
@@ -153,6 +185,9 @@ def test_event_invoke_config_operations(lam: Any) -> None:
             },
         )
     assert exc.value.response["Error"]["Code"] == "NotImplementedException"
+    # Refused changes left the configuration as it was.
+    got = lam.get_function_event_invoke_config(FunctionName=name)
+    assert got["DestinationConfig"]["OnFailure"] == {"Destination": target}
     lam.delete_function_event_invoke_config(FunctionName=name)
     with pytest.raises(ClientError):
         lam.get_function_event_invoke_config(FunctionName=name)

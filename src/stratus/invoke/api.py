@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from stratus.errors import InvalidParameterValueException
+from stratus.errors import InvalidParameterValueException, ResourceNotFoundException
 from stratus.functions.api import FunctionsApi
 from stratus.functions.model import LATEST, parse_function_ref
 from stratus.invoke.admission import Admission
-from stratus.invoke.event_config import EventInvokeConfig, EventInvokeConfigs
+from stratus.invoke.event_config import EventInvokeConfig, EventInvokeConfigs, check_destinations
 from stratus.invoke.invoker import MAX_SYNC_PAYLOAD, Invoker
 from stratus.invoke.provisioned import Allocation, ProvisionedConcurrency
 from stratus.wire.types import OperationHandler, Params, RequestContext, Result
@@ -166,12 +166,12 @@ class InvokeApi:
             "FunctionArn": self.functions.arn(config.function_name, config.qualifier),
             "MaximumRetryAttempts": config.max_retry_attempts,
             "MaximumEventAgeInSeconds": config.max_event_age,
-            "DestinationConfig": {},
+            # Both members are always there, empty when not set, as Lambda answers.
+            "DestinationConfig": {
+                "OnSuccess": {"Destination": config.on_success} if config.on_success else {},
+                "OnFailure": {"Destination": config.on_failure} if config.on_failure else {},
+            },
         }
-        if config.on_success:
-            out["DestinationConfig"]["OnSuccess"] = {"Destination": config.on_success}
-        if config.on_failure:
-            out["DestinationConfig"]["OnFailure"] = {"Destination": config.on_failure}
         return out
 
     def _target(self, params: Params) -> tuple[str, str]:
@@ -181,6 +181,13 @@ class InvokeApi:
         return ref.name, qualifier
 
     def _configure(self, params: Params, base: EventInvokeConfig) -> EventInvokeConfig:
+        if not any(
+            key in params
+            for key in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+        ):
+            raise InvalidParameterValueException(
+                "You must specify at least one of error handling or destination setting."
+            )
         destinations = params.get("DestinationConfig")
         changes = {
             "max_retry_attempts": params.get("MaximumRetryAttempts", base.max_retry_attempts),
@@ -193,7 +200,17 @@ class InvokeApi:
             changes["on_failure"] = (destinations.get("OnFailure") or {}).get("Destination")
         if not 0 <= changes["max_retry_attempts"] <= 2:
             raise InvalidParameterValueException("MaximumRetryAttempts must be 0 to 2.")
+        check_destinations(
+            changes["on_success"], changes["on_failure"], base.function_name, self._exists
+        )
         return EventInvokeConfig(base.function_name, base.qualifier, **changes)
+
+    def _exists(self, name: str) -> bool:
+        try:
+            self.functions.get(name)
+        except ResourceNotFoundException:
+            return False
+        return True
 
     def put_event_config(self, params: Params, ctx: RequestContext) -> Result:
         name, qualifier = self._target(params)
@@ -202,7 +219,8 @@ class InvokeApi:
 
     def update_event_config(self, params: Params, ctx: RequestContext) -> Result:
         name, qualifier = self._target(params)
-        config = self._configure(params, self.event_configs.effective(name, qualifier))
+        current = self.event_configs.get(name, qualifier, self.functions.arn(name, qualifier))
+        config = self._configure(params, current)
         return self._config_out(self.event_configs.put(config))
 
     def get_event_config(self, params: Params, ctx: RequestContext) -> Result:

@@ -7,6 +7,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, insert, select, update
@@ -22,7 +23,10 @@ from stratus.store.schema import event_invoke_configs
 DEFAULT_RETRIES = 2
 DEFAULT_MAX_AGE = 21600
 
-_FUNCTION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9_-]+")
+_FUNCTION_ARN = re.compile(
+    r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:(?P<name>[a-zA-Z0-9_-]+)"
+    r"(?::(?:\$LATEST|[a-zA-Z0-9_-]+))?$"
+)
 _OTHER_TARGETS = {"sqs": "queue", "sns": "topic", "events": "event bus", "s3": "bucket"}
 
 
@@ -39,17 +43,35 @@ class EventInvokeConfig:
     last_modified: float = dataclasses.field(default_factory=time.time)
 
 
-def check_destination(arn: str | None) -> None:
-    """Functions are valid destinations today; queues, topics and buses come later."""
-    if arn is None or _FUNCTION_ARN.match(arn):
-        return
-    service = arn.split(":")[2] if arn.count(":") >= 2 else ""
-    if service in _OTHER_TARGETS:
-        raise NotImplementedException(
-            f"Stratus does not support {_OTHER_TARGETS[service]} destinations yet "
-            f"({arn}); a function ARN works."
+def check_destinations(
+    on_success: str | None, on_failure: str | None, own_name: str, exists: Callable[[str], bool]
+) -> None:
+    """Lambda's checks on a configuration's destinations: a function other than this one
+    that exists; queues, topics, buses and buckets come later."""
+    for arn in (on_success, on_failure):
+        if arn is None:
+            continue
+        match = _FUNCTION_ARN.match(arn)
+        if match is not None:
+            if match["name"] == own_name:
+                raise InvalidParameterValueException(
+                    "You can't specify the function as a destination for itself."
+                )
+            if not exists(match["name"]):
+                raise InvalidParameterValueException(f"The destination ARN {arn} is invalid.")
+            continue
+        service = arn.split(":")[2] if arn.count(":") >= 2 else ""
+        if service in _OTHER_TARGETS:
+            raise NotImplementedException(
+                f"Stratus does not support {_OTHER_TARGETS[service]} destinations yet "
+                f"({arn}); a function ARN works."
+            )
+        success = f"OnSuccess(destination={on_success})" if on_success else "null"
+        failure = f"OnFailure(destination={on_failure})" if on_failure else "null"
+        raise InvalidParameterValueException(
+            f"The provided destination config DestinationConfig(onSuccess={success}, "
+            f"onFailure={failure}) is invalid."
         )
-    raise InvalidParameterValueException(f"The destination ARN {arn} is invalid.")
 
 
 class EventInvokeConfigs:
@@ -81,8 +103,6 @@ class EventInvokeConfigs:
         )
 
     def put(self, config: EventInvokeConfig) -> EventInvokeConfig:
-        check_destination(config.on_success)
-        check_destination(config.on_failure)
         key = (config.function_name, config.qualifier)
         row = {"config": json.dumps(dataclasses.asdict(config))}
         with self._lock, self.engine.begin() as conn:
