@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from stratus.errors import InvalidParameterValueException, ResourceNotFoundException
+from stratus.errors import InvalidParameterValueException
 from stratus.functions.api import FunctionsApi
 from stratus.functions.model import LATEST, parse_function_ref
 from stratus.invoke.admission import Admission
@@ -161,7 +161,7 @@ class InvokeApi:
     # --- event invoke configuration --------------------------------------------------
 
     def _config_out(self, config: EventInvokeConfig) -> dict[str, Any]:
-        out: dict[str, Any] = {
+        return {
             "LastModified": dt.datetime.fromtimestamp(config.last_modified, dt.UTC),
             "FunctionArn": self.functions.arn(config.function_name, config.qualifier),
             "MaximumRetryAttempts": config.max_retry_attempts,
@@ -172,7 +172,6 @@ class InvokeApi:
                 "OnFailure": {"Destination": config.on_failure} if config.on_failure else {},
             },
         }
-        return out
 
     def _target(self, params: Params) -> tuple[str, str]:
         ref = parse_function_ref(params["FunctionName"], params.get("Qualifier"))
@@ -201,16 +200,9 @@ class InvokeApi:
         if not 0 <= changes["max_retry_attempts"] <= 2:
             raise InvalidParameterValueException("MaximumRetryAttempts must be 0 to 2.")
         check_destinations(
-            changes["on_success"], changes["on_failure"], base.function_name, self._exists
+            changes["on_success"], changes["on_failure"], base.function_name, self.functions.exists
         )
         return EventInvokeConfig(base.function_name, base.qualifier, **changes)
-
-    def _exists(self, name: str) -> bool:
-        try:
-            self.functions.get(name)
-        except ResourceNotFoundException:
-            return False
-        return True
 
     def put_event_config(self, params: Params, ctx: RequestContext) -> Result:
         name, qualifier = self._target(params)
