@@ -326,5 +326,6 @@ def banner(node: Node, endpoint: str) -> str:
             f'  stratus invoke {node.demo.name} --payload \'{{"name": "Ada"}}\'',
             f"  aws lambda invoke --endpoint-url {endpoint} --function-name {node.demo.name} "
             '--payload \'{"name": "Ada"}\' --cli-binary-format raw-in-base64-out out.json',
+            "  (that flag is for AWS CLI v2; v1, as installed in .venv, does without it)",
         ]
     return "\n".join(lines)
