@@ -203,7 +203,8 @@ def deployments(
 ) -> Iterator[Any]:
     """A Lambda client of a server of this module's own: whether a deployment gets a
     template must not depend on what the session's server is doing for other tests
-    (templates being made count against the cap of 16)."""
+    (templates being made count against the cap of 16). It asks for `isolated_server`
+    only to be skipped, or to fail, where the session's server does not isolate."""
     server = StratusServer(tmp_path_factory.mktemp("templates-data"), free_port()).start()
     try:
         yield server.client("lambda", read_timeout=300)

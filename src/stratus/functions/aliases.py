@@ -81,19 +81,18 @@ class AliasService:
     # --- reads -----------------------------------------------------------------------
 
     def get(self, function_name: str, name: str) -> Alias:
-        self.functions.get(function_name)
-        alias = self._aliases.get(function_name, {}).get(name)
-        if alias is None:
-            raise ResourceNotFoundException(f"Alias not found: {self.arn(function_name, name)}")
-        return alias
+        return self._find(function_name, name, "Alias")
 
     def qualifying(self, function_name: str, name: str) -> Alias:
         """The alias a call or a read names as its qualifier: missing, it is the
         function that is not found (as Lambda words it), not the alias."""
+        return self._find(function_name, name, "Function")
+
+    def _find(self, function_name: str, name: str, missing: str) -> Alias:
         self.functions.get(function_name)
         alias = self._aliases.get(function_name, {}).get(name)
         if alias is None:
-            raise ResourceNotFoundException(f"Function not found: {self.arn(function_name, name)}")
+            raise ResourceNotFoundException(f"{missing} not found: {self.arn(function_name, name)}")
         return alias
 
     def for_function(self, function_name: str, function_version: str | None) -> list[Alias]:
