@@ -92,50 +92,23 @@ def test_account_limit_throttles_the_unreserved_pool(new_server: Any) -> None:
     )
 
 
-def test_provisioned_concurrency(lam: Any) -> None:
-    code = (
-        "import os\ndef handler(e, c):\n    return os.environ['AWS_LAMBDA_INITIALIZATION_TYPE']\n"
-    )
-    name = create_function(lam, code, Publish=True)["FunctionName"]
-    with pytest.raises(ClientError) as exc:
-        lam.put_provisioned_concurrency_config(
-            FunctionName=name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=1
-        )
-    assert exc.value.response["Error"]["Code"] == "InvalidParameterValueException"
-    with pytest.raises(ClientError) as exc:
-        lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
-    assert exc.value.response["Error"]["Code"] == "ProvisionedConcurrencyConfigNotFoundException"
-    put = lam.put_provisioned_concurrency_config(
-        FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=2
-    )
-    assert put["RequestedProvisionedConcurrentExecutions"] == 2
+def wait_ready(lam: Any, name: str, qualifier: str) -> dict[str, Any]:
+    """The allocation's configuration once it is READY (within 30 s)."""
     deadline = time.monotonic() + 30
-    status = put["Status"]
-    while status != "READY" and time.monotonic() < deadline:
+    while True:
+        got = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier=qualifier)
+        if got["Status"] == "READY" or time.monotonic() > deadline:
+            break
         time.sleep(0.1)
-        status = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")["Status"]
-    got = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
     assert got["Status"] == "READY", got.get("StatusReason")
-    assert got["AvailableProvisionedConcurrentExecutions"] == 2
-    result = lam.invoke(FunctionName=name, Qualifier="1", LogType="Tail")
-    assert json.loads(result["Payload"].read()) == "provisioned-concurrency"
-    listed = lam.list_provisioned_concurrency_configs(FunctionName=name)
-    arns = [c["FunctionArn"] for c in listed["ProvisionedConcurrencyConfigs"]]
-    assert [arn.rsplit(":", 1)[1] for arn in arns] == ["1"]
-    lam.delete_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
-    with pytest.raises(ClientError):
-        lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
-    assert json.loads(lam.invoke(FunctionName=name, Qualifier="1")["Payload"].read()) == "on-demand"
-
-
-def error_code(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+    return got
 
 
 def test_provisioned_concurrency_counts_every_version_and_alias(lam: Any) -> None:
     name = create_function(lam, SLOW, Publish=True)["FunctionName"]
     lam.publish_version(FunctionName=name, Description="two")  # unchanged code: still 1
-    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    publish_changed(lam, name)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="2")
     # Without a reservation it comes out of the unreserved pool, which keeps 100.
     with pytest.raises(ClientError) as exc:
         lam.put_provisioned_concurrency_config(
@@ -211,4 +184,126 @@ def test_a_deleted_version_or_alias_takes_its_settings_with_it(lam: Any) -> None
     with pytest.raises(ClientError) as exc:
         lam.get_function_event_invoke_config(FunctionName=name, Qualifier="tmp")
     assert error_code(exc)[0] == "ResourceNotFoundException"
+    lam.delete_function(FunctionName=name)
+
+
+def test_provisioned_concurrency(lam: Any) -> None:
+    code = (
+        "import os\ndef handler(e, c):\n    return os.environ['AWS_LAMBDA_INITIALIZATION_TYPE']\n"
+    )
+    name = create_function(lam, code, Publish=True)["FunctionName"]
+    with pytest.raises(ClientError) as exc:
+        lam.put_provisioned_concurrency_config(
+            FunctionName=name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=1
+        )
+    assert exc.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    with pytest.raises(ClientError) as exc:
+        lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
+    assert exc.value.response["Error"]["Code"] == "ProvisionedConcurrencyConfigNotFoundException"
+    put = lam.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=2
+    )
+    assert put["RequestedProvisionedConcurrentExecutions"] == 2
+    got = wait_ready(lam, name, "1")
+    assert got["AvailableProvisionedConcurrentExecutions"] == 2
+    result = lam.invoke(FunctionName=name, Qualifier="1", LogType="Tail")
+    assert json.loads(result["Payload"].read()) == "provisioned-concurrency"
+    listed = lam.list_provisioned_concurrency_configs(FunctionName=name)
+    arns = [c["FunctionArn"] for c in listed["ProvisionedConcurrencyConfigs"]]
+    assert [arn.rsplit(":", 1)[1] for arn in arns] == ["1"]
+    lam.delete_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
+    with pytest.raises(ClientError):
+        lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
+    assert json.loads(lam.invoke(FunctionName=name, Qualifier="1")["Payload"].read()) == "on-demand"
+
+
+def error_code(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+
+
+def publish_changed(lam: Any, name: str) -> str:
+    """Publish a new version of `name` (its configuration changed, so it is one)."""
+    timeout = lam.get_function_configuration(FunctionName=name)["Timeout"]
+    lam.update_function_configuration(FunctionName=name, Timeout=timeout + 1)
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    return str(lam.publish_version(FunctionName=name)["Version"])
+
+
+def call(lam: Any, name: str, qualifier: str) -> list[str]:
+    """[how the instance that ran was started, the version it runs]."""
+    return json.loads(lam.invoke(FunctionName=name, Qualifier=qualifier)["Payload"].read())
+
+
+WHO = (
+    "import os\n"
+    "def handler(e, c):\n"
+    "    return [os.environ['AWS_LAMBDA_INITIALIZATION_TYPE'], c.function_version]\n"
+)
+
+
+def test_provisioned_concurrency_follows_its_alias(lam: Any) -> None:
+    name = create_function(lam, WHO, Publish=True)["FunctionName"]
+    assert publish_changed(lam, name) == "2"
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    lam.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=1
+    )
+    wait_ready(lam, name, "live")
+    assert call(lam, name, "live") == ["provisioned-concurrency", "1"]
+
+    # Moving the alias moves its instances: the new version gets them, the old loses them.
+    lam.update_alias(FunctionName=name, Name="live", FunctionVersion="2")
+    deadline = time.monotonic() + 30
+    while call(lam, name, "live") != ["provisioned-concurrency", "2"]:
+        assert time.monotonic() < deadline, "the allocation did not follow the alias"
+        time.sleep(0.1)
+    assert (
+        lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")["Status"]
+        == "READY"
+    )
+    assert call(lam, name, "1") == ["on-demand", "1"]
+
+    # A version is provisioned by its own configuration or through aliases, not both.
+    with pytest.raises(ClientError) as exc:
+        lam.put_provisioned_concurrency_config(
+            FunctionName=name, Qualifier="2", ProvisionedConcurrentExecutions=1
+        )
+    assert error_code(exc) == (
+        "ResourceConflictException",
+        "Version is pointed by a Provisioned Concurrency alias",
+    )
+    lam.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=1
+    )
+    already = (
+        "ResourceConflictException",
+        "Alias can't be used for Provisioned Concurrency configuration on an already "
+        "Provisioned version",
+    )
+    lam.create_alias(FunctionName=name, Name="old", FunctionVersion="1")
+    with pytest.raises(ClientError) as exc:
+        lam.put_provisioned_concurrency_config(
+            FunctionName=name, Qualifier="old", ProvisionedConcurrentExecutions=1
+        )
+    assert error_code(exc) == already
+    with pytest.raises(ClientError) as exc:
+        lam.update_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    assert error_code(exc) == already
+    assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "2"
+
+    # An alias that splits traffic gets none.
+    lam.create_alias(
+        FunctionName=name,
+        Name="canary",
+        FunctionVersion="2",
+        RoutingConfig={"AdditionalVersionWeights": {"1": 0.1}},
+    )
+    with pytest.raises(ClientError) as exc:
+        lam.put_provisioned_concurrency_config(
+            FunctionName=name, Qualifier="canary", ProvisionedConcurrentExecutions=1
+        )
+    assert error_code(exc) == (
+        "InvalidParameterValueException",
+        "Alias with weights can not be used with Provisioned Concurrency",
+    )
     lam.delete_function(FunctionName=name)

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,12 @@ class Alias:
         return cls(**json.loads(text))
 
 
+#: `guard(current, updated)` raises to refuse an update of an alias.
+AliasGuard = Callable[[Alias, Alias], None]
+#: `listener(alias)` hears of an alias after an update to it is stored.
+AliasListener = Callable[[Alias], None]
+
+
 def is_alias_name(qualifier: str | None) -> bool:
     """A qualifier that is neither `$LATEST` nor a version number."""
     return qualifier is not None and qualifier != LATEST and not qualifier.isdigit()
@@ -67,6 +73,8 @@ class AliasService:
         self.functions = functions
         self._lock = threading.RLock()
         self._aliases: dict[str, dict[str, Alias]] = {}
+        self._update_guards: list[AliasGuard] = []
+        self._update_listeners: list[AliasListener] = []
         with engine.connect() as conn:
             for row in conn.execute(select(aliases)):
                 self._aliases.setdefault(row.function_name, {})[row.name] = Alias.from_json(
@@ -77,6 +85,16 @@ class AliasService:
 
     def arn(self, function_name: str, name: str) -> str:
         return self.functions.arn(function_name, name)
+
+    def add_update_guard(self, guard: AliasGuard) -> None:
+        """`guard(current, updated)` raises to refuse an UpdateAlias (provisioned
+        concurrency uses it): it runs after Lambda's own checks, before the store."""
+        self._update_guards.append(guard)
+
+    def subscribe_updated(self, listener: AliasListener) -> None:
+        """Call `listener(alias)` after an update to an alias is stored, from the thread
+        that made it (provisioned concurrency follows its alias to a new version)."""
+        self._update_listeners.append(listener)
 
     # --- reads -----------------------------------------------------------------------
 
@@ -165,6 +183,8 @@ class AliasService:
                 changes["weights"] = dict(weights)
             alias = dataclasses.replace(current, **changes)
             self._check_target(function_name, alias.function_version, alias.weights)
+            for guard in self._update_guards:
+                guard(current, alias)
             with self.engine.begin() as conn:
                 conn.execute(
                     update(aliases)
@@ -173,7 +193,9 @@ class AliasService:
                     .values(config=alias.to_json())
                 )
             self._aliases[function_name][name] = alias
-            return alias
+        for listener in self._update_listeners:
+            listener(alias)
+        return alias
 
     def delete(self, function_name: str, name: str) -> None:
         with self._lock:

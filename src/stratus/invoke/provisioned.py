@@ -5,6 +5,10 @@ pool (so they count against the node's instance limit) and never go back while t
 configuration exists, so the reaper never closes them. An invocation of that version
 uses an idle provisioned instance first, and falls back to on-demand instances when all
 of them are busy, as Lambda spills over.
+
+An alias's allocation follows the alias: pointed at another version, it ends the old
+version's instances and starts the new one's (IN_PROGRESS until they are ready). A
+version is provisioned either by its own configuration or through aliases, never both.
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, delete, insert, select
 
-from stratus.errors import InvalidParameterValueException, ProvisionedConcurrencyConfigNotFound
-from stratus.functions.aliases import AliasService, is_alias_name
+from stratus.errors import (
+    InvalidParameterValueException,
+    ProvisionedConcurrencyConfigNotFound,
+    ResourceConflictException,
+)
+from stratus.functions.aliases import Alias, AliasService, is_alias_name
 from stratus.functions.model import LATEST, FunctionVersion, lambda_timestamp
 from stratus.invoke.admission import MIN_UNRESERVED
 from stratus.invoke.invoker import Invoker
@@ -69,6 +77,8 @@ class ProvisionedConcurrency:
         self._allocations: dict[tuple[str, str], Allocation] = {}
         self._owner: dict[Instance, Allocation] = {}
         invoker.functions.subscribe(self._function_changed)
+        aliases.add_update_guard(self._check_alias_update)
+        aliases.subscribe_updated(self._alias_updated)
 
     async def start(self) -> None:
         rows = await asyncio.to_thread(self._rows)
@@ -115,6 +125,7 @@ class ProvisionedConcurrency:
     async def put(self, name: str, qualifier: str | None, requested: int) -> Allocation:
         version = self._version_of(name, qualifier)
         assert qualifier is not None
+        self._check_overlap(name, qualifier, version)
         self._check_total(name, qualifier, requested)
         previous = self._allocations.get((name, qualifier))
         if previous is not None:
@@ -123,6 +134,26 @@ class ProvisionedConcurrency:
         await asyncio.to_thread(self._store, allocation)
         self._allocate(allocation)
         return allocation
+
+    def _check_overlap(self, name: str, qualifier: str, version: str) -> None:
+        """A version gets provisioned concurrency through its own configuration or
+        through the aliases pointing at it, not both; an alias that splits traffic gets
+        none (Lambda's rules and words)."""
+        if is_alias_name(qualifier):
+            if self.aliases.get(name, qualifier).weights:
+                raise InvalidParameterValueException(
+                    "Alias with weights can not be used with Provisioned Concurrency"
+                )
+            if (name, version) in self._allocations:
+                raise ResourceConflictException(
+                    "Alias can't be used for Provisioned Concurrency configuration on an "
+                    "already Provisioned version"
+                )
+        elif any(
+            n == name and is_alias_name(q) and a.version == version
+            for (n, q), a in self._allocations.items()
+        ):
+            raise ResourceConflictException("Version is pointed by a Provisioned Concurrency alias")
 
     def _check_total(self, name: str, qualifier: str, requested: int) -> None:
         """Provisioned concurrency comes out of the function's reserved concurrency, or
@@ -265,6 +296,39 @@ class ProvisionedConcurrency:
         if allocation is None or loop is None:
             return
         loop.call_soon_threadsafe(lambda: self.invoker.spawn(self._release(allocation)))
+
+    def _check_alias_update(self, current: Alias, updated: Alias) -> None:
+        """An alias with provisioned concurrency may not move onto a version that has
+        its own (called from a thread, before the update is stored)."""
+        key = (current.function_name, current.name)
+        if (
+            key in self._allocations
+            and updated.function_version != current.function_version
+            and (current.function_name, updated.function_version) in self._allocations
+        ):
+            raise ResourceConflictException(
+                "Alias can't be used for Provisioned Concurrency configuration on an "
+                "already Provisioned version"
+            )
+
+    def _alias_updated(self, alias: Alias) -> None:
+        """An alias moved to another version takes its allocation along (called from a
+        thread, after the update is stored)."""
+        loop = self.invoker.loop
+        allocation = self._allocations.get((alias.function_name, alias.name))
+        if loop is None or allocation is None or allocation.version == alias.function_version:
+            return
+        loop.call_soon_threadsafe(lambda: self.invoker.spawn(self._move(allocation)))
+
+    async def _move(self, old: Allocation) -> None:
+        """Calls through the alias now run its new version: start that version's
+        instances and end the old version's."""
+        if self._allocations.get((old.function_name, old.qualifier)) is not old:
+            return  # deleted, replaced or already moved meanwhile
+        self._allocate(
+            Allocation(old.function_name, old.qualifier, old.requested, old.last_modified)
+        )
+        await self._release(old)
 
     def _function_changed(self, name: str) -> None:
         """A deleted function takes its allocations with it (called from a thread)."""
