@@ -150,6 +150,79 @@ def test_versions_aliases_concurrency_and_async_from_the_cli(server: Any, tmp_pa
     assert "queued" in queued.stdout
 
 
+def test_layers_provisioned_async_and_permissions_from_the_cli(server: Any, tmp_path: Path) -> None:
+    layer_name = unique("greet")
+    layer = tmp_path / "layer"
+    (layer / "python").mkdir(parents=True)
+    (layer / "python" / "greet.py").write_text("WORD = 'hi from the layer'\n")
+    published = stratus(server, "layers", "publish", str(layer), "--name", layer_name)
+    arn = published.stdout.splitlines()[-1]
+    assert arn.endswith(f":layer:{layer_name}:1")
+    assert f"{layer_name}\t1\tany runtime\t{arn}" in stratus(server, "layers").stdout
+    assert stratus(server, "layers", "versions", layer_name).stdout.startswith("1\t")
+
+    source = tmp_path / unique("uses")
+    source.mkdir()
+    (source / "lambda_function.py").write_text(
+        "import greet\ndef handler(e, c):\n    raise ValueError(greet.WORD)\n"
+    )
+    stratus(server, "deploy", str(source), "--layer", layer_name)
+    failed = stratus(server, "invoke", source.name, check=False)
+    assert "hi from the layer" in failed.stdout + failed.stderr
+    wrong = stratus(server, "deploy", str(source), "--layer", f"{layer_name}:x", check=False)
+    assert wrong.returncode != 0 and "NAME:VERSION" in wrong.stderr
+
+    # Provisioned concurrency of a version, and the function's concurrency summary.
+    stratus(server, "publish", source.name)
+    assert "of 1 provisioned" in stratus(server, "provisioned", source.name, "1", "1").stdout
+    deadline = time.monotonic() + 30
+    while "READY" not in (shown := stratus(server, "provisioned", source.name, "1").stdout):
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.2)
+    assert "1: 1 of 1 provisioned, READY" in stratus(server, "concurrency", source.name).stdout
+    stratus(server, "provisioned", source.name, "1", "--clear")
+    gone = stratus(server, "provisioned", source.name, "1", check=False)
+    assert "ProvisionedConcurrencyConfigNotFoundException" in gone.stderr
+
+    # Retries and destinations of asynchronous invocations: each change keeps the rest.
+    sink = tmp_path / unique("sink")
+    sink.mkdir()
+    (sink / "lambda_function.py").write_text("def handler(e, c):\n    return e\n")
+    stratus(server, "deploy", str(sink))
+    assert "Lambda's defaults" in stratus(server, "async-config", source.name).stdout
+    shown = stratus(
+        server, "async-config", source.name, "--retries", "0", "--on-failure", sink.name
+    ).stdout
+    assert "0 retries, events kept 21600 s\n  on failure -> " in shown
+    assert shown.rstrip().endswith(f":function:{sink.name}")
+    shown = stratus(server, "async-config", source.name, "--max-age", "60").stdout
+    assert "0 retries, events kept 60 s" in shown and "on failure" in shown
+    shown = stratus(server, "async-config", source.name, "--on-failure", "none").stdout
+    assert "0 retries, events kept 60 s" in shown and "on failure" not in shown
+    cleared = stratus(server, "async-config", source.name, "--clear").stdout
+    assert "Lambda's defaults" in cleared
+
+    # The resource policy, statement by statement.
+    added = stratus(
+        server,
+        "permissions",
+        "add",
+        source.name,
+        "from-s3",
+        "--principal",
+        "s3.amazonaws.com",
+        "--source-arn",
+        "arn:aws:s3:::uploads",
+    ).stdout
+    assert json.loads(added)["Sid"] == "from-s3"
+    listed = stratus(server, "permissions", "list", source.name).stdout
+    assert listed.startswith("from-s3\tAllow\ts3.amazonaws.com\tlambda:InvokeFunction\t")
+    assert "arn:aws:s3:::uploads" in listed
+    stratus(server, "permissions", "remove", source.name, "from-s3")
+    empty = stratus(server, "permissions", "list", source.name, check=False)
+    assert empty.returncode != 0 and "ResourceNotFoundException" in empty.stderr
+
+
 def test_workflows_from_a_file_started_watched_and_read_back(server: Any, tmp_path: Path) -> None:
     name = unique("wf")
     definition = {

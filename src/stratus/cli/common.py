@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from rich.console import Console
 
 from stratus.cli.client import Connection, connect
@@ -47,3 +47,14 @@ def unreachable(conn: Connection) -> typer.Exit:
 def aws_error(exc: ClientError) -> typer.Exit:
     error = exc.response.get("Error", {})
     return fail(f"{error.get('Code')}: {error.get('Message')}")
+
+
+def lambda_call(endpoint: str | None, data_dir: Path | None, operation: str, **args: Any) -> Any:
+    """One Lambda API call (the boto3 method's name), with errors printed the CLI's way."""
+    conn = connection(endpoint, data_dir)
+    try:
+        return getattr(conn.client("lambda"), operation)(**args)
+    except ClientError as exc:
+        raise aws_error(exc) from exc
+    except EndpointConnectionError as exc:
+        raise unreachable(conn) from exc

@@ -18,6 +18,7 @@ from stratus.cli.common import aws_error as _aws_error
 from stratus.cli.common import connection as _connection
 from stratus.cli.common import fail as _fail
 from stratus.cli.common import unreachable as _unreachable
+from stratus.cli.layers import layer_version_arn
 from stratus.functions.packaging import zip_directory
 
 
@@ -53,6 +54,13 @@ def deploy(
     env_var: Annotated[
         list[str] | None, typer.Option("--env", help="KEY=VALUE environment variable; repeat.")
     ] = None,
+    layer: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A layer: NAME (its latest version), NAME:VERSION or an ARN; repeat, in "
+            "order (up to 5). Given, it replaces the function's layers."
+        ),
+    ] = None,
     endpoint_url: EndpointOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
@@ -76,6 +84,8 @@ def deploy(
     if environment is not None:
         config["Environment"] = {"Variables": environment}
     try:
+        if layer is not None:
+            config["Layers"] = [layer_version_arn(client, each) for each in layer]
         existing = _get_function(client, name)
         if existing is None:
             config.setdefault("Handler", _default_handler(directory))

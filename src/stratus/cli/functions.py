@@ -1,9 +1,8 @@
 """`stratus functions` and the commands that manage what is deployed: publish, versions,
-alias (with canary weights) and concurrency."""
+alias (with canary weights), concurrency and provisioned."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +14,7 @@ from stratus.cli.common import DataDirOpt, EndpointOpt, out
 from stratus.cli.common import aws_error as _aws_error
 from stratus.cli.common import connection as _connection
 from stratus.cli.common import fail as _fail
+from stratus.cli.common import lambda_call as _call
 from stratus.cli.common import unreachable as _unreachable
 
 
@@ -132,7 +132,7 @@ def concurrency(
     endpoint_url: EndpointOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Show, set or clear a function's reserved concurrency."""
+    """Show, set or clear a function's reserved concurrency (and list what is provisioned)."""
     if clear:
         _call(endpoint_url, data_dir, "delete_function_concurrency", FunctionName=name)
     elif reserved is not None:
@@ -146,14 +146,48 @@ def concurrency(
     current = _call(endpoint_url, data_dir, "get_function_concurrency", FunctionName=name)
     value = current.get("ReservedConcurrentExecutions")
     out.print(f"{name}: " + ("unreserved" if value is None else f"{value} reserved"))
+    listed = _call(
+        endpoint_url, data_dir, "list_provisioned_concurrency_configs", FunctionName=name
+    )
+    for config in listed["ProvisionedConcurrencyConfigs"]:
+        qualifier = config["FunctionArn"].rsplit(":", 1)[1]
+        print(f"  {qualifier}: {_provisioned(config)}")
 
 
-def _call(endpoint_url: str | None, data_dir: Path | None, operation: str, **args: Any) -> Any:
-    """One Lambda API call, with errors printed the CLI's way."""
-    conn = _connection(endpoint_url, data_dir)
-    try:
-        return getattr(conn.client("lambda"), operation)(**args)
-    except ClientError as exc:
-        raise _aws_error(exc) from exc
-    except EndpointConnectionError as exc:
-        raise _unreachable(conn) from exc
+@app.command()
+def provisioned(
+    name: Annotated[str, typer.Argument(help="Function name.")],
+    qualifier: Annotated[str, typer.Argument(help="Published version or alias.")],
+    count: Annotated[
+        int | None, typer.Argument(help="Instances to keep warm (omit to show them).")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the configuration.")] = False,
+    endpoint_url: EndpointOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Show, set or clear the provisioned concurrency of a version or alias."""
+    args = {"FunctionName": name, "Qualifier": qualifier}
+    if clear:
+        _call(endpoint_url, data_dir, "delete_provisioned_concurrency_config", **args)
+        out.print(f"{name}:{qualifier}: none provisioned")
+        return
+    if count is not None:
+        config = _call(
+            endpoint_url,
+            data_dir,
+            "put_provisioned_concurrency_config",
+            ProvisionedConcurrentExecutions=count,
+            **args,
+        )
+    else:
+        config = _call(endpoint_url, data_dir, "get_provisioned_concurrency_config", **args)
+    print(f"{name}:{qualifier}: {_provisioned(config)}")
+
+
+def _provisioned(config: dict[str, Any]) -> str:
+    text = (
+        f"{config['AvailableProvisionedConcurrentExecutions']} of "
+        f"{config['RequestedProvisionedConcurrentExecutions']} provisioned, {config['Status']}"
+    )
+    reason = config.get("StatusReason")
+    return f"{text} ({reason})" if reason else text

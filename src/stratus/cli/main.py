@@ -14,6 +14,9 @@ from stratus.cli import deploy  # noqa: F401
 from stratus.cli import invoke  # noqa: F401
 from stratus.cli import logs  # noqa: F401
 from stratus.cli import functions  # noqa: F401
+from stratus.cli import layers  # noqa: F401
+from stratus.cli import async_config  # noqa: F401
+from stratus.cli import permissions  # noqa: F401
 from stratus.cli import apis  # noqa: F401
 
 # isort: on
