@@ -109,21 +109,27 @@ def test_failures_are_retried_then_sent_to_the_failure_destination(
 def test_retry_attempts_setting_and_success_destination(fast_retry_server: Any, sink: Sink) -> None:
     lam = fast_retry_server.client()
     recorder = create_function(lam, RECORDER, **env(sink))
+    to_recorder = {"Destination": recorder["FunctionArn"]}
     failing = create_function(lam, FAILING, **env(sink))["FunctionName"]
-    lam.put_function_event_invoke_config(FunctionName=failing, MaximumRetryAttempts=0)
+    lam.put_function_event_invoke_config(
+        FunctionName=failing, MaximumRetryAttempts=0, DestinationConfig={"OnFailure": to_recorder}
+    )
     lam.invoke(FunctionName=failing, InvocationType="Event", Payload=b"{}")
     echo = create_function(lam, ECHO, **env(sink))["FunctionName"]
     lam.put_function_event_invoke_config(
-        FunctionName=echo,
-        DestinationConfig={"OnSuccess": {"Destination": recorder["FunctionArn"]}},
+        FunctionName=echo, DestinationConfig={"OnSuccess": to_recorder}
     )
     lam.invoke(FunctionName=echo, InvocationType="Event", Payload=b'{"ok": 1}')
-    got = sink.wait_for(lambda bodies: any(b"record" in b for b in bodies))
-    record = next(json.loads(b)["record"] for b in got if b"record" in b)
-    assert record["requestContext"]["condition"] == "Success"
-    assert record["responsePayload"] == {"echo": {"ok": 1}}
-    # The failing function ran once: no retries were configured.
-    assert sum(b"attempt" in b for b in sink.received()) == 1
+    got = sink.wait_for(lambda bodies: sum(b"record" in b for b in bodies) == 2)
+    records = {
+        r["requestContext"]["condition"]: r
+        for r in (json.loads(b)["record"] for b in got if b"record" in b)
+    }
+    assert records["Success"]["responsePayload"] == {"echo": {"ok": 1}}
+    # The failing function ran once, no retries being configured; its failure record is
+    # sent after its last attempt, so every attempt is in by now.
+    assert records["RetriesExhausted"]["requestContext"]["approximateInvokeCount"] == 1
+    assert sum(b"attempt" in b for b in got) == 1
 
 
 def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
