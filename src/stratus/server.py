@@ -24,14 +24,16 @@ from starlette.routing import Route
 from stratus import __version__
 from stratus.config import Settings
 from stratus.errors import ResourceNotFoundException
-from stratus.functions import CodeLinks, CodeStore, FunctionService, FunctionVersion
 from stratus.functions.aliases import AliasService
-from stratus.functions.api import FunctionsApi
+from stratus.functions.api import CodeLinks, FunctionsApi
+from stratus.functions.code import CodeStore
 from stratus.functions.layers import LayerService
 from stratus.functions.layers_api import LayersApi
+from stratus.functions.model import FunctionVersion
 from stratus.functions.packaging import zip_directory
 from stratus.functions.policy import PolicyService
 from stratus.functions.policy_api import PolicyApi
+from stratus.functions.service import FunctionService
 from stratus.functions.versions_api import VersionsApi
 from stratus.gateway import Gateway, GatewayApp, Workflows
 from stratus.iam import KeyPair, RootCredentialStore, load_root_credentials

@@ -1,16 +1,4 @@
-"""The Lambda control plane: functions, their code and configuration."""
+"""The Lambda control plane: functions, their code and configuration.
 
-from stratus.functions.api import CodeLinks, FunctionsApi
-from stratus.functions.code import CodeStore
-from stratus.functions.model import LATEST, FunctionVersion, parse_function_ref
-from stratus.functions.service import FunctionService
-
-__all__ = [
-    "LATEST",
-    "CodeLinks",
-    "CodeStore",
-    "FunctionService",
-    "FunctionVersion",
-    "FunctionsApi",
-    "parse_function_ref",
-]
+The package imports nothing itself: the CLI takes `packaging` from here and should not
+pay for the database and the wire layer the services bring in."""
