@@ -12,7 +12,8 @@ from rich.console import Console
 from stratus.cli.client import Connection, connect
 from stratus.config import DEFAULT_HOST, DEFAULT_PORT
 
-out = Console()
+# soft_wrap: a long line (an ARN, a hash) stays one line when piped, as scripts expect.
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 EndpointOpt = Annotated[
