@@ -132,6 +132,71 @@ def test_retry_attempts_setting_and_success_destination(fast_retry_server: Any, 
     assert sum(b"attempt" in b for b in got) == 1
 
 
+def test_event_invoke_configs_are_listed_in_pages(lam: Any) -> None:
+    name = create_function(lam, ECHO)["FunctionName"]
+    qualifiers = ["$LATEST", "a", "b", "c", "d"]
+    for qualifier in qualifiers[1:]:
+        lam.create_alias(FunctionName=name, Name=qualifier, FunctionVersion="$LATEST")
+    for qualifier in qualifiers:
+        lam.put_function_event_invoke_config(
+            FunctionName=name, Qualifier=qualifier, MaximumRetryAttempts=1
+        )
+    seen: list[str] = []
+    pages = 0
+    args: dict[str, Any] = {"FunctionName": name, "MaxItems": 2}
+    while True:
+        page = lam.list_function_event_invoke_configs(**args)
+        assert len(page["FunctionEventInvokeConfigs"]) <= 2
+        seen += [c["FunctionArn"].rsplit(":", 1)[1] for c in page["FunctionEventInvokeConfigs"]]
+        pages += 1
+        if "NextMarker" not in page:
+            break
+        args["Marker"] = page["NextMarker"]
+    assert (pages, sorted(seen)) == (3, sorted(qualifiers))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_waiting_for_a_slot_blocks_no_other_function_and_ends_at_the_maximum_age(
+    new_server: Any, sink: Sink
+) -> None:
+    # 60 s is the shortest MaximumEventAgeInSeconds Lambda allows, so this takes a while.
+    lam = new_server(STRATUS_ASYNC_RETRY_DELAY="25").client()
+    recorder = {"Destination": create_function(lam, RECORDER, **env(sink))["FunctionArn"]}
+    expiring = {"MaximumEventAgeInSeconds": 60, "DestinationConfig": {"OnFailure": recorder}}
+    # A function that may not run: its events wait for a slot...
+    held = create_function(lam, ECHO, **env(sink))["FunctionName"]
+    lam.put_function_concurrency(FunctionName=held, ReservedConcurrentExecutions=0)
+    lam.put_function_event_invoke_config(FunctionName=held, **expiring)
+    # ...more of them than the dispatcher runs of one function at once (100)...
+    for n in range(105):
+        lam.invoke(FunctionName=held, InvocationType="Event", Payload=json.dumps({"n": n}))
+    # ...and a function that fails, whose retries (25 s, then 50 s) outlast its 60 s.
+    failing = create_function(lam, FAILING, **env(sink))["FunctionName"]
+    lam.put_function_event_invoke_config(FunctionName=failing, **expiring)
+    lam.invoke(FunctionName=failing, InvocationType="Event", Payload=b"{}")
+    # Another function's events are not held up by the waiting ones.
+    other = create_function(lam, ECHO, **env(sink))["FunctionName"]
+    lam.invoke(FunctionName=other, InvocationType="Event", Payload=b'{"other": true}')
+    sink.wait_for(lambda bodies: any(b'"other": true' in b for b in bodies), timeout=30)
+
+    def records(bodies: list[bytes]) -> list[dict[str, Any]]:
+        return [json.loads(b)["record"] for b in bodies if b.startswith(b'{"record"')]
+
+    got = records(sink.wait_for(lambda bodies: len(records(bodies)) == 106, timeout=150))
+    assert {r["requestContext"]["condition"] for r in got} == {"EventAgeExceeded"}
+    counts = {
+        r["requestContext"]["functionArn"].split(":")[6]: r["requestContext"][
+            "approximateInvokeCount"
+        ]
+        for r in got
+    }
+    # The held events never ran; the failing one had run twice when it expired.
+    assert counts == {held: 0, failing: 2}
+    assert sorted(r["requestPayload"].get("n", -1) for r in got) == list(range(-1, 105))
+    assert not any(b'"event": {"n"' in b for b in sink.received())
+
+
 def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
     return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
 

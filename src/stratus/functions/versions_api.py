@@ -7,6 +7,7 @@ from typing import Any
 
 from stratus.functions.aliases import Alias, AliasService
 from stratus.functions.model import parse_function_ref
+from stratus.functions.paging import index_page
 from stratus.functions.service import FunctionService
 from stratus.wire.types import OperationHandler, Params, RequestContext, Result
 
@@ -59,7 +60,7 @@ class VersionsApi:
     def list_versions(self, params: Params, ctx: RequestContext) -> Result:
         ref = parse_function_ref(params["FunctionName"])
         versions = self.functions.versions(ref.name)
-        page, marker = _page(versions, params.get("Marker"), params.get("MaxItems", 50))
+        page, marker = index_page(versions, params.get("Marker"), params.get("MaxItems", 50))
         result: dict[str, Any] = {"Versions": [self._configuration(v) for v in page]}
         if marker:
             result["NextMarker"] = marker
@@ -102,7 +103,7 @@ class VersionsApi:
     def list_aliases(self, params: Params, ctx: RequestContext) -> Result:
         ref = parse_function_ref(params["FunctionName"])
         found = self.aliases.for_function(ref.name, params.get("FunctionVersion"))
-        page, marker = _page(found, params.get("Marker"), params.get("MaxItems", 50))
+        page, marker = index_page(found, params.get("Marker"), params.get("MaxItems", 50))
         result: dict[str, Any] = {"Aliases": [self._alias(a) for a in page]}
         if marker:
             result["NextMarker"] = marker
@@ -113,11 +114,3 @@ def _weights(routing: Mapping[str, Any] | None) -> dict[str, float] | None:
     if routing is None:
         return None
     return {str(k): float(v) for k, v in (routing.get("AdditionalVersionWeights") or {}).items()}
-
-
-def _page(items: list[Any], marker: str | None, max_items: int) -> tuple[list[Any], str | None]:
-    """Index-based paging: the marker is the position of the next item."""
-    start = int(marker) if marker and marker.isdigit() else 0
-    page = items[start : start + max_items]
-    more = start + max_items < len(items)
-    return page, str(start + max_items) if more else None

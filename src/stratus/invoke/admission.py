@@ -3,16 +3,17 @@
 An invocation holds one slot while it runs. A function with reserved concurrency R has
 R slots of its own; all other functions share the unreserved pool (the account limit
 minus every reservation). Synchronous calls that find no slot are refused at once with
-429 and the reason Lambda gives; asynchronous events wait for a slot instead.
+429 and the reason Lambda gives; asynchronous events wait for a slot instead, until
+they expire (their MaximumEventAgeInSeconds).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 
 from stratus.errors import InvalidParameterValueException, TooManyRequestsException
 
@@ -20,6 +21,10 @@ from stratus.errors import InvalidParameterValueException, TooManyRequestsExcept
 MIN_UNRESERVED = 100
 #: Seconds a throttled caller is told to wait.
 RETRY_AFTER_SECONDS = 1
+
+
+class SlotWaitExpired(Exception):
+    """An asynchronous event waited for a concurrency slot until it expired."""
 
 
 class Admission:
@@ -114,22 +119,22 @@ class Admission:
             )
         return pooled
 
-    @asynccontextmanager
-    async def slot_when_free(self, name: str) -> AsyncIterator[None]:
-        """A slot for an asynchronous event: wait for one rather than refuse."""
+    async def slot_when_free(self, name: str, until: float) -> bool:
+        """Take a slot for an asynchronous event, waiting for one rather than refusing,
+        until the wall-clock time `until` (the event's expiry): then `SlotWaitExpired`.
+        Returns whether the slot is the unreserved pool's, for `leave`."""
         while True:
             reason, pooled = self._try_enter(name)
             if reason is None:
-                break
+                return pooled
+            left = until - time.time()
+            if left <= 0:
+                raise SlotWaitExpired(reason)
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.setdefault(name, deque()).append(waiter)
             # A reservation may change without any slot being freed: look again soon.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter, timeout=1.0)
+                await asyncio.wait_for(waiter, timeout=min(1.0, left))
             queue = self._waiters.get(name)
             if queue is not None and not queue:
                 del self._waiters[name]
-        try:
-            yield
-        finally:
-            self.leave(name, pooled)

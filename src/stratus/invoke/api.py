@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from stratus.errors import InvalidParameterValueException
 from stratus.functions.api import FunctionsApi
 from stratus.functions.model import LATEST, parse_function_ref
+from stratus.functions.paging import index_page
 from stratus.invoke.admission import Admission
 from stratus.invoke.event_config import EventInvokeConfig, EventInvokeConfigs, check_destinations
 from stratus.invoke.invoker import MAX_SYNC_PAYLOAD, Invoker
@@ -229,7 +230,11 @@ class InvokeApi:
         ref = parse_function_ref(params["FunctionName"])
         self.functions.get(ref.name)
         configs = self.event_configs.for_function(ref.name)
-        return {"FunctionEventInvokeConfigs": [self._config_out(c) for c in configs]}
+        page, marker = index_page(configs, params.get("Marker"), params.get("MaxItems", 50))
+        result: dict[str, Any] = {"FunctionEventInvokeConfigs": [self._config_out(c) for c in page]}
+        if marker:
+            result["NextMarker"] = marker
+        return result
 
 
 class LambdaApi:

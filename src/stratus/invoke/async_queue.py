@@ -10,7 +10,8 @@ succeeded, or failed for good and handed to its failure destination.
 Retries follow Lambda: a function error or timeout is retried up to
 `MaximumRetryAttempts` times (default 2) with growing delays; a throttle is not an
 attempt - the event waits for a concurrency slot instead. An event older than
-`MaximumEventAgeInSeconds` is dropped to its failure destination.
+`MaximumEventAgeInSeconds`, in the queue or waiting for a slot, goes to its failure
+destination.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import heapq
 import json
 import logging
 import time
+from collections import Counter, deque
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -117,13 +119,19 @@ class AsyncDispatcher:
         self.queue = queue
         self._attempt = attempt
         self.retry_delay = retry_delay
-        #: Events running at once. Admission still applies per function; this only keeps
-        #: a large backlog from starting an instance per event all at once.
+        #: Events of one function running (or waiting for a concurrency slot) at once.
+        #: Admission still applies; this keeps a large backlog from starting an instance
+        #: per event all at once. It is per function, so that a throttled function's
+        #: waiting events never hold up another function's.
         self.max_in_flight = max_in_flight
         self._heap: list[tuple[int, int, AsyncEvent]] = []
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
+        self._in_flight: Counter[str] = Counter()
+        #: Due events whose function had `max_in_flight` running, oldest first.
+        self._held: dict[str, deque[AsyncEvent]] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def start(self) -> None:
         for event in await asyncio.to_thread(self.queue.pending):
@@ -131,6 +139,7 @@ class AsyncDispatcher:
         self._loop_task = asyncio.create_task(self._loop(), name="async-dispatcher")
 
     async def close(self) -> None:
+        self._closing = True
         if self._loop_task is not None:
             self._loop_task.cancel()
         for task in list(self._running):
@@ -151,27 +160,39 @@ class AsyncDispatcher:
 
     @property
     def backlog(self) -> int:
-        return len(self._heap) + len(self._running)
+        return len(self._heap) + len(self._running) + sum(map(len, self._held.values()))
 
     async def _loop(self) -> None:
         while True:
             now = now_ms()
-            while (
-                self._heap and self._heap[0][0] <= now and len(self._running) < self.max_in_flight
-            ):
+            while self._heap and self._heap[0][0] <= now:
                 _, _, event = heapq.heappop(self._heap)
-                task = asyncio.create_task(self._run(event))
-                self._running.add(task)
-                task.add_done_callback(self._finished)
+                if self._in_flight[event.function_name] >= self.max_in_flight:
+                    self._held.setdefault(event.function_name, deque()).append(event)
+                else:
+                    self._start(event)
             self._wake.clear()
-            full = len(self._running) >= self.max_in_flight
-            timeout = (self._heap[0][0] - now) / 1000 if self._heap and not full else None
+            timeout = (self._heap[0][0] - now) / 1000 if self._heap else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _start(self, event: AsyncEvent) -> None:
+        name = event.function_name
+        self._in_flight[name] += 1
+        task = asyncio.create_task(self._run(event))
+        self._running.add(task)
+        task.add_done_callback(lambda done: self._finished(done, name))
+
+    def _finished(self, task: asyncio.Task[None], name: str) -> None:
         self._running.discard(task)
-        self._wake.set()
+        self._in_flight[name] -= 1
+        if self._in_flight[name] <= 0:
+            del self._in_flight[name]
+        held = self._held.get(name)
+        if held and not self._closing:
+            self._start(held.popleft())
+            if not held:
+                del self._held[name]
 
     async def _run(self, event: AsyncEvent) -> None:
         try:

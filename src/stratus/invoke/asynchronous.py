@@ -8,6 +8,7 @@ from typing import Any
 
 from stratus.errors import ResourceNotFoundException, StratusError
 from stratus.functions.model import LATEST, parse_function_ref
+from stratus.invoke.admission import SlotWaitExpired
 from stratus.invoke.async_queue import AsyncEvent, destination_record, now_ms
 from stratus.invoke.event_config import EventInvokeConfig, EventInvokeConfigs
 from stratus.invoke.invoker import Invoker, InvokeResult
@@ -33,9 +34,9 @@ class AsyncInvocations:
         config = self.configs.effective(event.function_name, event.qualifier)
         # Destination records name the version that was asked for: $LATEST when none was.
         arn = invoker.functions.arn(event.function_name, event.qualifier or LATEST)
-        if now_ms() - event.accepted_at > config.max_event_age * 1000:
-            await self._destination(config.on_failure, event, arn, "EventAgeExceeded", None)
-            return "done"
+        expires_at = event.accepted_at + config.max_event_age * 1000
+        if now_ms() > expires_at:
+            return await self._expired(config, event, arn)
         try:
             fn = await invoker.ready(event.function_name, event.qualifier)
         except ResourceNotFoundException:
@@ -43,12 +44,19 @@ class AsyncInvocations:
             return "done"
         except StratusError:
             return "later"
-        async with invoker.admission.slot_when_free(event.function_name):
-            try:
-                result = await invoker.run(fn, event.qualifier, event.payload, event.request_id)
-            except StratusError as exc:
-                log.info("event %s not run (%s); trying again later", event.request_id, exc)
-                return "later"
+        # A throttled event waits for a slot, not counted as an attempt, and expires as
+        # it would in the queue.
+        try:
+            pooled = await invoker.admission.slot_when_free(event.function_name, expires_at / 1000)
+        except SlotWaitExpired:
+            return await self._expired(config, event, arn)
+        try:
+            result = await invoker.run(fn, event.qualifier, event.payload, event.request_id)
+        except StratusError as exc:
+            log.info("event %s not run (%s); trying again later", event.request_id, exc)
+            return "later"
+        finally:
+            invoker.admission.leave(event.function_name, pooled)
         count = event.attempts + 1
         if result.function_error is None:
             await self._destination(config.on_success, event, arn, "Success", result, count)
@@ -59,6 +67,14 @@ class AsyncInvocations:
             )
             return "done"
         return "retry"
+
+    async def _expired(self, config: EventInvokeConfig, event: AsyncEvent, arn: str) -> str:
+        """Older than MaximumEventAgeInSeconds: off to the failure destination, with the
+        attempts it did get."""
+        await self._destination(
+            config.on_failure, event, arn, "EventAgeExceeded", None, event.attempts
+        )
+        return "done"
 
     async def _destination(
         self,
