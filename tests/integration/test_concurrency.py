@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import create_function
+from tests.conftest import create_function, make_zip, unique
 
 SLOW = "import time\ndef handler(e, c):\n    time.sleep(e.get('sleep', 0))\n    return 'ok'\n"
 
@@ -307,3 +307,85 @@ def test_provisioned_concurrency_follows_its_alias(lam: Any) -> None:
         "Alias with weights can not be used with Provisioned Concurrency",
     )
     lam.delete_function(FunctionName=name)
+
+
+def test_provisioned_concurrency_takes_its_share_of_the_reservation(lam: Any) -> None:
+    name = create_function(lam, WHO, Publish=True)["FunctionName"]
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    lam.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=1
+    )
+    wait_ready(lam, name, "1")
+    # The provisioned instance holds the one reserved slot: $LATEST has none left...
+    with pytest.raises(ClientError) as exc:
+        lam.invoke(FunctionName=name)
+    assert exc.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    # ...while version 1 runs on it.
+    assert call(lam, name, "1") == ["provisioned-concurrency", "1"]
+    lam.delete_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
+    assert call(lam, name, "$LATEST") == ["on-demand", "$LATEST"]
+    lam.delete_function(FunctionName=name)
+
+
+def test_provisioned_concurrency_configs_errors_and_pages(lam: Any) -> None:
+    name = create_function(lam, WHO, Publish=True)["FunctionName"]
+    arn = lam.get_function_configuration(FunctionName=name)["FunctionArn"]
+    publish_changed(lam, name)
+    # Never on $LATEST, not even through an alias.
+    lam.create_alias(FunctionName=name, Name="dev", FunctionVersion="$LATEST")
+    with pytest.raises(ClientError) as exc:
+        lam.put_provisioned_concurrency_config(
+            FunctionName=name, Qualifier="dev", ProvisionedConcurrentExecutions=1
+        )
+    unpublished = (
+        "InvalidParameterValueException",
+        "Provisioned Concurrency Configs cannot be applied to unpublished function versions.",
+    )
+    assert error_code(exc) == unpublished
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    lam.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier="2", ProvisionedConcurrentExecutions=1
+    )
+    lam.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=1
+    )
+    with pytest.raises(ClientError) as exc:
+        lam.update_alias(FunctionName=name, Name="live", FunctionVersion="$LATEST")
+    assert error_code(exc) == unpublished
+    # Reads and deletes name an alias or a published version that exists.
+    for operation in (
+        lam.get_provisioned_concurrency_config,
+        lam.delete_provisioned_concurrency_config,
+    ):
+        with pytest.raises(ClientError) as exc:
+            operation(FunctionName=name, Qualifier="$LATEST")
+        assert error_code(exc) == (
+            "InvalidParameterValueException",
+            "The function resource provided must be an alias or a published version.",
+        )
+        for missing in ("99", "nope"):
+            with pytest.raises(ClientError) as exc:
+                operation(FunctionName=name, Qualifier=missing)
+            assert error_code(exc) == (
+                "ResourceNotFoundException",
+                f"Function not found: {arn}:{missing}",
+            )
+    # Deleting what is not there is no error.
+    lam.delete_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
+    first = lam.list_provisioned_concurrency_configs(FunctionName=name, MaxItems=1)
+    second = lam.list_provisioned_concurrency_configs(
+        FunctionName=name, MaxItems=1, Marker=first["NextMarker"]
+    )
+    assert "NextMarker" not in second
+    listed = first["ProvisionedConcurrencyConfigs"] + second["ProvisionedConcurrencyConfigs"]
+    assert sorted(c["FunctionArn"].rsplit(":", 1)[1] for c in listed) == ["2", "live"]
+    lam.delete_function(FunctionName=name)
+
+
+def test_account_usage_counts_layer_archives(lam: Any) -> None:
+    before = lam.get_account_settings()["AccountUsage"]["TotalCodeSize"]
+    layer = lam.publish_layer_version(
+        LayerName=unique("usage"), Content={"ZipFile": make_zip({"python/x.py": "X = 1\n"})}
+    )
+    after = lam.get_account_settings()["AccountUsage"]["TotalCodeSize"]
+    assert after == before + layer["Content"]["CodeSize"]

@@ -230,6 +230,12 @@ class LayerService:
             raise ResourceNotFoundException(_NOT_FOUND)
         return self.get(match["name"], int(match["version"]))
 
+    def total_code_size(self) -> int:
+        """Bytes of every layer version's archive (GetAccountSettings counts them)."""
+        with self.engine.connect() as conn:
+            records = conn.execute(select(layer_versions.c.record)).scalars().all()
+        return sum(LayerVersion.from_json(record).code_size for record in records)
+
     def list_versions(
         self,
         name: str,

@@ -5,6 +5,11 @@ R slots of its own; all other functions share the unreserved pool (the account l
 minus every reservation). Synchronous calls that find no slot are refused at once with
 429 and the reason Lambda gives; asynchronous events wait for a slot instead, until
 they expire (their MaximumEventAgeInSeconds).
+
+Provisioned concurrency holds its slots for good, as Lambda counts it: a function's
+provisioned instances take that many of its reserved slots, or of the unreserved pool,
+and a call they serve takes no further slot. So a reservation that provisioned
+concurrency fills leaves `$LATEST` none.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ class Admission:
         self.limit = limit
         #: Current reservations by function name (read from the function service).
         self._reserved = reserved
+        #: Provisioned concurrency configured, by function (set by the provisioned
+        #: service, which replaces the mapping whenever a configuration changes).
+        self.provisioned: Mapping[str, int] = {}
         self._running: Counter[str] = Counter()
         self._unreserved_running = 0
         #: Async events waiting for a slot, by function, oldest first.
@@ -67,10 +75,16 @@ class Admission:
         reservations = self._reserved()
         reserved = reservations.get(name)
         pooled = reserved is None
-        if reserved is not None and self._running[name] >= reserved:
-            return "ReservedFunctionConcurrentInvocationLimitExceeded", pooled
-        if pooled and self._unreserved_running >= self._unreserved_limit(reservations):
-            return "ConcurrentInvocationLimitExceeded", pooled
+        provisioned = self.provisioned
+        if reserved is not None:
+            if self._running[name] >= reserved - provisioned.get(name, 0):
+                return "ReservedFunctionConcurrentInvocationLimitExceeded", pooled
+        else:
+            limit = self._unreserved_limit(reservations)
+            if provisioned:
+                limit -= sum(v for n, v in provisioned.items() if n not in reservations)
+            if self._unreserved_running >= limit:
+                return "ConcurrentInvocationLimitExceeded", pooled
         if pooled:
             self._unreserved_running += 1
         self._running[name] += 1

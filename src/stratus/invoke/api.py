@@ -117,7 +117,9 @@ class InvokeApi:
         return {}
 
     def account_settings(self, params: Params, ctx: RequestContext) -> Result:
+        # Storage used: every version's deployment package and every layer archive.
         page, _ = self.functions.page(None, 1_000_000, all_versions=True)
+        stored = sum(fn.code_size for fn in page) + self.invoker.layers.total_code_size()
         return {
             "AccountLimit": {
                 "TotalCodeSize": 80_530_636_800,
@@ -127,7 +129,7 @@ class InvokeApi:
                 "UnreservedConcurrentExecutions": self.admission.unreserved_limit,
             },
             "AccountUsage": {
-                "TotalCodeSize": sum(fn.code_size for fn in page),
+                "TotalCodeSize": stored,
                 "FunctionCount": self.functions.count(),
             },
         }
@@ -153,7 +155,13 @@ class InvokeApi:
     async def list_provisioned(self, params: Params, ctx: RequestContext) -> Result:
         ref = parse_function_ref(params["FunctionName"])
         items = self.provisioned.for_function(ref.name)
-        return {"ProvisionedConcurrencyConfigs": [self._allocation(a) for a in items]}
+        page, marker = index_page(items, params.get("Marker"), params.get("MaxItems", 50))
+        result: dict[str, Any] = {
+            "ProvisionedConcurrencyConfigs": [self._allocation(a) for a in page]
+        }
+        if marker:
+            result["NextMarker"] = marker
+        return result
 
     def _allocation(self, allocation: Allocation) -> dict[str, Any]:
         arn = self.functions.arn(allocation.function_name, allocation.qualifier)

@@ -44,19 +44,27 @@ class AsyncInvocations:
             return "done"
         except StratusError:
             return "later"
-        # A throttled event waits for a slot, not counted as an attempt, and expires as
-        # it would in the queue.
+        # A provisioned instance needs no slot. Otherwise a throttled event waits for
+        # one, not counted as an attempt, and expires as it would in the queue.
+        instance = invoker.take_provisioned(fn)
+        pooled: bool | None = None
+        if instance is None:
+            try:
+                pooled = await invoker.admission.slot_when_free(
+                    event.function_name, expires_at / 1000
+                )
+            except SlotWaitExpired:
+                return await self._expired(config, event, arn)
         try:
-            pooled = await invoker.admission.slot_when_free(event.function_name, expires_at / 1000)
-        except SlotWaitExpired:
-            return await self._expired(config, event, arn)
-        try:
-            result = await invoker.run(fn, event.qualifier, event.payload, event.request_id)
+            result = await invoker.run(
+                fn, event.qualifier, event.payload, event.request_id, instance=instance
+            )
         except StratusError as exc:
             log.info("event %s not run (%s); trying again later", event.request_id, exc)
             return "later"
         finally:
-            invoker.admission.leave(event.function_name, pooled)
+            if pooled is not None:
+                invoker.admission.leave(event.function_name, pooled)
         count = event.attempts + 1
         if result.function_error is None:
             await self._destination(config.on_success, event, arn, "Success", result, count)

@@ -165,11 +165,21 @@ class Invoker:
             await self.accept_event(request_id, name, qualifier, payload)
             return InvokeResult(202, b"", fn.version)
         context_json = _decode_client_context(client_context)
+        instance = self.take_provisioned(fn)
+        if instance is not None:
+            return await self.run(
+                fn, qualifier, payload, request_id, log_type, context_json, instance
+            )
         pooled = self.admission.enter(name)
         try:
             return await self.run(fn, qualifier, payload, request_id, log_type, context_json)
         finally:
             self.admission.leave(name, pooled)
+
+    def take_provisioned(self, fn: FunctionVersion) -> Instance | None:
+        """An idle provisioned instance of this version, if there is one: a call it
+        serves needs no admission slot (its allocation holds one for good)."""
+        return self.provisioned.take(fn) if self.provisioned is not None else None
 
     async def run(
         self,
@@ -179,11 +189,11 @@ class Invoker:
         request_id: str,
         log_type: str = "None",
         client_context: str | None = None,
+        instance: Instance | None = None,
     ) -> InvokeResult:
-        """One invocation of a resolved version on an instance (admission is the
-        caller's business)."""
+        """One invocation of a resolved version on `instance` (one `take_provisioned`
+        gave), or else on one from the pool (admission is the caller's business)."""
         lines: list[str] = []
-        instance = self.provisioned.take(fn) if self.provisioned else None
         if instance is None:
             try:
                 instance = await self.pool.acquire(self.spec(fn))

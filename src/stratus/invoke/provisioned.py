@@ -182,13 +182,25 @@ class ProvisionedConcurrency:
             )
 
     def get(self, name: str, qualifier: str | None) -> Allocation:
-        self.functions.get(name)
-        allocation = self._allocations.get((name, qualifier or ""))
+        allocation = self._find(name, qualifier)
         if allocation is None:
             raise ProvisionedConcurrencyConfigNotFound(
                 "No Provisioned Concurrency Config found for this function"
             )
         return allocation
+
+    def _find(self, name: str, qualifier: str | None) -> Allocation | None:
+        """The allocation of an existing version or alias, if it has one."""
+        if qualifier is None or qualifier == LATEST:
+            self.functions.get(name)
+            raise InvalidParameterValueException(
+                "The function resource provided must be an alias or a published version."
+            )
+        if is_alias_name(qualifier):
+            self.aliases.qualifying(name, qualifier)
+        else:
+            self.functions.get(name, qualifier)
+        return self._allocations.get((name, qualifier))
 
     def total(self, name: str) -> int:
         """What every version and alias of the function is given, together."""
@@ -199,7 +211,10 @@ class ProvisionedConcurrency:
         return [a for (n, _), a in sorted(self._allocations.items()) if n == name]
 
     async def delete(self, name: str, qualifier: str | None) -> None:
-        allocation = self.get(name, qualifier)
+        """Idempotent, as Lambda's: a version or alias without one answers alike."""
+        allocation = self._find(name, qualifier)
+        if allocation is None:
+            return
         await self._release(allocation)
         await asyncio.to_thread(self._unstore, name, allocation.qualifier)
 
@@ -207,23 +222,31 @@ class ProvisionedConcurrency:
 
     def _version_of(self, name: str, qualifier: str | None) -> str:
         if qualifier is None or qualifier == LATEST:
-            raise InvalidParameterValueException(
-                "Provisioned Concurrency Configs cannot be applied to unpublished function "
-                "versions."
-            )
+            raise _unpublished()
         if is_alias_name(qualifier):
-            return self.aliases.get(name, qualifier).function_version
+            version = self.aliases.get(name, qualifier).function_version
+            if version == LATEST:
+                raise _unpublished()
+            return version
         return self.functions.get(name, qualifier).version
 
     def _allocate(self, allocation: Allocation) -> None:
         key = (allocation.function_name, allocation.qualifier)
         self._allocations[key] = allocation
+        self._count()
         try:
             allocation.version = self._version_of(allocation.function_name, allocation.qualifier)
         except Exception as exc:
             allocation.status, allocation.reason = "FAILED", str(exc)
             return
         self._allocate_more(allocation)
+
+    def _count(self) -> None:
+        """Tell admission what each function has provisioned: those slots are held."""
+        totals: dict[str, int] = {}
+        for (name, _), allocation in self._allocations.items():
+            totals[name] = totals.get(name, 0) + allocation.requested
+        self.invoker.admission.provisioned = totals
 
     def _allocate_more(self, allocation: Allocation) -> None:
         if allocation.task is None or allocation.task.done():
@@ -254,6 +277,7 @@ class ProvisionedConcurrency:
         key = (allocation.function_name, allocation.qualifier)
         if self._allocations.get(key) is allocation:  # (a later one may have replaced it)
             del self._allocations[key]
+            self._count()
         for instance in allocation.instances:
             self._owner.pop(instance, None)
             if instance in allocation.idle:
@@ -301,11 +325,11 @@ class ProvisionedConcurrency:
         """An alias with provisioned concurrency may not move onto a version that has
         its own (called from a thread, before the update is stored)."""
         key = (current.function_name, current.name)
-        if (
-            key in self._allocations
-            and updated.function_version != current.function_version
-            and (current.function_name, updated.function_version) in self._allocations
-        ):
+        if key not in self._allocations or updated.function_version == current.function_version:
+            return
+        if updated.function_version == LATEST:
+            raise _unpublished()
+        if (current.function_name, updated.function_version) in self._allocations:
             raise ResourceConflictException(
                 "Alias can't be used for Provisioned Concurrency configuration on an "
                 "already Provisioned version"
@@ -344,3 +368,9 @@ class ProvisionedConcurrency:
             await asyncio.to_thread(self._unstore, name, None)
 
         loop.call_soon_threadsafe(lambda: self.invoker.spawn(drop()))
+
+
+def _unpublished() -> InvalidParameterValueException:
+    return InvalidParameterValueException(
+        "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
+    )
