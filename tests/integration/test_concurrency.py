@@ -389,3 +389,19 @@ def test_account_usage_counts_layer_archives(lam: Any) -> None:
     )
     after = lam.get_account_settings()["AccountUsage"]["TotalCodeSize"]
     assert after == before + layer["Content"]["CodeSize"]
+
+
+def test_provisioned_concurrency_whose_init_fails_says_so(lam: Any) -> None:
+    code = "raise RuntimeError('no config')\ndef handler(e, c):\n    return 1\n"
+    name = create_function(lam, code, Publish=True)["FunctionName"]
+    lam.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=1
+    )
+    deadline = time.monotonic() + 30
+    while (got := lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1"))[
+        "Status"
+    ] == "IN_PROGRESS":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert (got["Status"], got["StatusReason"]) == ("FAILED", "FUNCTION_ERROR_INIT_FAILURE")
+    lam.delete_function(FunctionName=name)

@@ -260,7 +260,9 @@ class ProvisionedConcurrency:
             try:
                 instance = await self.pool.acquire(spec)
             except InstanceInitError as exc:
-                allocation.status, allocation.reason = "FAILED", f"{exc.error_type}"
+                # Lambda's reason; the error itself is in the function's log.
+                allocation.status, allocation.reason = "FAILED", "FUNCTION_ERROR_INIT_FAILURE"
+                log.info("provisioning %s failed: %s", allocation.function_name, exc.error_type)
                 return
             except Exception as exc:
                 allocation.status, allocation.reason = "FAILED", str(exc)
