@@ -71,6 +71,27 @@ def test_publish_list_and_invoke_versions(lam: Any) -> None:
     assert everything == [(name, "$LATEST"), (name, "1"), (name, "2")]
 
 
+COUNTING = (
+    "calls = 0\n"
+    "def handler(e, c):\n"
+    "    global calls\n"
+    "    calls += 1\n"
+    "    return [c.function_version, calls]\n"
+)
+
+
+def test_deploying_to_latest_keeps_published_versions_warm(lam: Any) -> None:
+    name = create_function(lam, COUNTING, Publish=True)["FunctionName"]
+    assert run(lam, name, "1")[1] == ["1", 1]
+    assert run(lam, name)[1] == ["$LATEST", 1]
+    lam.update_function_code(FunctionName=name, ZipFile=code("new"))
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    # $LATEST runs the new code; version 1's instance was not touched: its second call.
+    assert run(lam, name)[1] == "new"
+    assert run(lam, name, "1")[1] == ["1", 2]
+    lam.delete_function(FunctionName=name)
+
+
 def test_create_and_update_with_publish(lam: Any) -> None:
     created = create_function(lam, V.format(tag="p1"), Publish=True)
     assert created["Version"] == "1"

@@ -126,7 +126,8 @@ class InvokeApi:
                 "CodeSizeUnzipped": 262_144_000,
                 "CodeSizeZipped": 52_428_800,
                 "ConcurrentExecutions": self.admission.limit,
-                "UnreservedConcurrentExecutions": self.admission.unreserved_limit,
+                # Never negative, even with the limit lowered below the reservations.
+                "UnreservedConcurrentExecutions": max(0, self.admission.unreserved_limit),
             },
             "AccountUsage": {
                 "TotalCodeSize": stored,

@@ -392,14 +392,26 @@ class Invoker:
         )
 
     def _function_changed(self, name: str) -> None:
-        """Called from a control-plane thread: retire the function's old instances."""
+        """Called from a control-plane thread after an update or a delete: retire the
+        instances that no longer run what their version is. Only `$LATEST` changes, and
+        published versions are immutable: theirs stay warm unless the version is gone,
+        so deploying to `$LATEST` costs an alias on a published version no cold start."""
         if self.loop is None or self.loop.is_closed():
             return
+        published = (
+            {fn.version for fn in self.functions.versions(name)[1:]}
+            if self.functions.exists(name)
+            else set()
+        )
 
-        def of_function(spec: InstanceSpec) -> bool:
-            return spec.environment.get("AWS_LAMBDA_FUNCTION_NAME") == name
+        def stale(spec: InstanceSpec) -> bool:
+            env = spec.environment
+            return (
+                env.get("AWS_LAMBDA_FUNCTION_NAME") == name
+                and env.get("AWS_LAMBDA_FUNCTION_VERSION") not in published
+            )
 
-        self.loop.call_soon_threadsafe(lambda: self.spawn(self.pool.retire(of_function)))
+        self.loop.call_soon_threadsafe(lambda: self.spawn(self.pool.retire(stale)))
 
     def _deployed(self, fn: FunctionVersion) -> None:
         """Called from a control-plane thread as a version becomes ready to run. The
