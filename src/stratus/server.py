@@ -95,7 +95,7 @@ class Node:
         self.admission = Admission(settings.concurrency_limit, self.functions.all_reserved)
         self.layers = LayerService(self.engine, code, settings.region, settings.account_id)
         self.policies = PolicyService(
-            self.engine, settings.region, settings.account_id, self.aliases.resolve
+            self.engine, settings.region, settings.account_id, self.aliases
         )
         self.functions.subscribe(self._forget_deleted)
         self.invoker = Invoker(

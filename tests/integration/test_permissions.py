@@ -140,6 +140,69 @@ def test_revision_ids_guard_concurrent_edits(lam: Any) -> None:
     lam.remove_permission(FunctionName=name, StatementId="a", RevisionId=current)
 
 
+def test_a_policy_shares_the_revision_id_of_its_function_version_or_alias(lam: Any) -> None:
+    name = create_function(lam, HELLO, Publish=True)["FunctionName"]
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    for qualifier, read in (
+        (None, lambda: lam.get_function_configuration(FunctionName=name)["RevisionId"]),
+        (
+            "1",
+            lambda: lam.get_function_configuration(FunctionName=name, Qualifier="1")["RevisionId"],
+        ),
+        ("live", lambda: lam.get_alias(FunctionName=name, Name="live")["RevisionId"]),
+    ):
+        where = {"Qualifier": qualifier} if qualifier else {}
+        before = read()
+        # The target's RevisionId is the precondition, even before it has a policy...
+        allow(lam, name, "a", RevisionId=before, **where)
+        # ...a change to the policy renews it, and GetPolicy answers it.
+        after = read()
+        assert after != before
+        assert lam.get_policy(FunctionName=name, **where)["RevisionId"] == after
+        with pytest.raises(ClientError) as exc:
+            lam.remove_permission(FunctionName=name, StatementId="a", RevisionId=before, **where)
+        assert error_of(exc) == (
+            "PreconditionFailedException",
+            "The Revision Id provided does not match the latest Revision Id. Call the "
+            "GetFunction/GetAlias API to retrieve the latest Revision Id",
+            412,
+        )
+        lam.remove_permission(FunctionName=name, StatementId="a", RevisionId=after, **where)
+        assert read() not in (before, after)
+    # A policy change is no change to publish: PublishVersion still answers version 1.
+    allow(lam, name, "b")
+    assert lam.publish_version(FunctionName=name)["Version"] == "1"
+
+
+def test_missing_versions_and_aliases_in_lambdas_words(lam: Any) -> None:
+    name = create_function(lam, HELLO)["FunctionName"]
+    with pytest.raises(ClientError) as exc:
+        lam.get_policy(FunctionName=name, Qualifier="77")
+    assert error_of(exc) == (
+        "ResourceNotFoundException",
+        "The resource you requested does not exist.",
+        404,
+    )
+    for call in (
+        lambda: allow(lam, f"{name}:nope", "x"),
+        lambda: lam.remove_permission(FunctionName=name, StatementId="x", Qualifier="nope"),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert error_of(exc) == (
+            "ResourceNotFoundException",
+            f"Cannot find alias arn: {fn_arn(name, 'nope')}",
+            404,
+        )
+    with pytest.raises(ClientError) as exc:
+        allow(lam, name, "url", FunctionUrlAuthType="NONE")  # (lambda:InvokeFunction)
+    assert error_of(exc) == (
+        "InvalidParameterValueException",
+        "FunctionUrlAuthType is only supported for lambda:InvokeFunctionUrl action",
+        400,
+    )
+
+
 def test_a_deleted_function_takes_its_policy_with_it(lam: Any) -> None:
     name = create_function(lam, HELLO)["FunctionName"]
     allow(lam, name, "s3")

@@ -92,6 +92,20 @@ def test_deploying_to_latest_keeps_published_versions_warm(lam: Any) -> None:
     lam.delete_function(FunctionName=name)
 
 
+def test_publishing_renews_the_revision_id_of_latest(lam: Any) -> None:
+    name = create_function(lam, V.format(tag="a"))["FunctionName"]
+    before = lam.get_function_configuration(FunctionName=name)["RevisionId"]
+    assert lam.publish_version(FunctionName=name)["Version"] == "1"
+    after = lam.get_function_configuration(FunctionName=name)["RevisionId"]
+    assert after != before
+    # Nothing changed since: the same version again, and $LATEST's revision stays.
+    assert lam.publish_version(FunctionName=name, RevisionId=after)["Version"] == "1"
+    with pytest.raises(ClientError) as exc:
+        lam.update_function_code(FunctionName=name, ZipFile=code("b"), RevisionId=before)
+    assert exc.value.response["Error"]["Code"] == "PreconditionFailedException"
+    lam.delete_function(FunctionName=name)
+
+
 def test_create_and_update_with_publish(lam: Any) -> None:
     created = create_function(lam, V.format(tag="p1"), Publish=True)
     assert created["Version"] == "1"
@@ -115,7 +129,7 @@ def test_aliases_and_their_errors(lam: Any) -> None:
     assert code_of(exc) == "ResourceNotFoundException"
     with pytest.raises(ClientError) as exc:
         lam.get_alias(FunctionName=name, Name="nope")
-    assert exc.value.response["Error"]["Message"] == f"Alias not found: {arn}:nope"
+    assert exc.value.response["Error"]["Message"] == f"Cannot find alias arn: {arn}:nope"
     # A call or a read that names a missing alias does not find the function.
     for read in (lam.invoke, lam.get_function_configuration, lam.get_function):
         with pytest.raises(ClientError) as exc:

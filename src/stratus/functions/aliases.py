@@ -99,18 +99,18 @@ class AliasService:
     # --- reads -----------------------------------------------------------------------
 
     def get(self, function_name: str, name: str) -> Alias:
-        return self._find(function_name, name, "Alias")
+        return self._find(function_name, name, "Cannot find alias arn: {arn}")
 
     def qualifying(self, function_name: str, name: str) -> Alias:
         """The alias a call or a read names as its qualifier: missing, it is the
         function that is not found (as Lambda words it), not the alias."""
-        return self._find(function_name, name, "Function")
+        return self._find(function_name, name, "Function not found: {arn}")
 
     def _find(self, function_name: str, name: str, missing: str) -> Alias:
         self.functions.get(function_name)
         alias = self._aliases.get(function_name, {}).get(name)
         if alias is None:
-            raise ResourceNotFoundException(f"{missing} not found: {self.arn(function_name, name)}")
+            raise ResourceNotFoundException(missing.format(arn=self.arn(function_name, name)))
         return alias
 
     def for_function(self, function_name: str, function_version: str | None) -> list[Alias]:
@@ -185,17 +185,39 @@ class AliasService:
             self._check_target(function_name, alias.function_version, alias.weights)
             for guard in self._update_guards:
                 guard(current, alias)
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(aliases)
-                    .where(aliases.c.function_name == function_name)
-                    .where(aliases.c.name == name)
-                    .values(config=alias.to_json())
-                )
-            self._aliases[function_name][name] = alias
+            self._store(alias)
         for listener in self._update_listeners:
             listener(alias)
         return alias
+
+    def require(self, function_name: str, qualifier: str | None) -> None:
+        """Check that the function, version or alias exists (for resource policies):
+        a missing alias is not found as an alias, in Lambda's words."""
+        if is_alias_name(qualifier):
+            assert qualifier is not None
+            self.get(function_name, qualifier)
+        else:
+            self.functions.get(function_name, qualifier)
+
+    def revision(self, function_name: str, qualifier: str | None) -> str:
+        """The RevisionId of the function (`$LATEST`), a version or an alias."""
+        if is_alias_name(qualifier):
+            assert qualifier is not None
+            return self.get(function_name, qualifier).revision_id
+        return self.functions.get(function_name, qualifier).revision_id
+
+    def renew_revision(self, function_name: str, qualifier: str | None) -> str:
+        """A new RevisionId for the function, version or alias whose resource policy
+        changed (Lambda's rule); nothing else about it changes."""
+        if not is_alias_name(qualifier):
+            return self.functions.renew_revision(function_name, qualifier)
+        assert qualifier is not None
+        with self._lock:
+            alias = dataclasses.replace(
+                self.get(function_name, qualifier), revision_id=new_revision_id()
+            )
+            self._store(alias)
+            return alias.revision_id
 
     def delete(self, function_name: str, name: str) -> None:
         with self._lock:
@@ -208,6 +230,16 @@ class AliasService:
                 )
             del self._aliases[function_name][name]
         self.functions.qualifier_deleted(function_name, name)
+
+    def _store(self, alias: Alias) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(aliases)
+                .where(aliases.c.function_name == alias.function_name)
+                .where(aliases.c.name == alias.name)
+                .values(config=alias.to_json())
+            )
+        self._aliases[alias.function_name][alias.name] = alias
 
     # --- rules -----------------------------------------------------------------------
 

@@ -5,10 +5,9 @@ Statements are stored as typed records and rendered to Lambda's JSON on the way 
 the coming enforcement (the security issue) reads fields, not JSON. Nothing here
 enforces a policy yet.
 
-RevisionId: each policy has its own, renewed on every change. On Lambda the policy
-shares the function version's (or alias's) RevisionId and AddPermission renews that.
-Rejected for now: it would make this service write function records it does not own;
-`on_change` is the hook for doing it later without changing the callers.
+RevisionId: as on Lambda, a policy has none of its own. It shares the RevisionId of the
+function version or alias it belongs to, and every AddPermission and RemovePermission
+renews that (through `PolicyTargets`, which the alias service implements).
 """
 
 from __future__ import annotations
@@ -17,9 +16,9 @@ import dataclasses
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, delete, insert, select, update
 
@@ -30,7 +29,7 @@ from stratus.errors import (
     ResourceConflictException,
     ResourceNotFoundException,
 )
-from stratus.functions.model import LATEST, function_arn, new_revision_id
+from stratus.functions.model import LATEST, function_arn
 from stratus.store.policy_schema import function_policies
 
 #: Lambda's limit on one function policy document.
@@ -40,11 +39,18 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _IAM_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:\S+$")
 _SERVICE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.(amazonaws\.com(\.cn)?|api\.aws)$")
 
-#: Raises ResourceNotFoundException, in Lambda's words, when the function (or the
-#: version or alias the qualifier names) does not exist.
-FunctionExists = Callable[[str, str | None], object]
-#: Called with (function name, qualifier or None) after a policy changed.
-PolicyListener = Callable[[str, str | None], None]
+
+class PolicyTargets(Protocol):
+    """The functions, versions and aliases policies belong to."""
+
+    def require(self, function_name: str, qualifier: str | None) -> object:
+        """Raise ResourceNotFoundException, in Lambda's words, when the function (or
+        the version or alias the qualifier names) does not exist."""
+        ...
+
+    def revision(self, function_name: str, qualifier: str | None) -> str: ...
+
+    def renew_revision(self, function_name: str, qualifier: str | None) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,6 @@ class FunctionPolicy:
     """The resource policy of one function, version or alias."""
 
     statements: tuple[PolicyStatement, ...]
-    revision_id: str
 
     def document(self) -> dict[str, Any]:
         return {
@@ -123,14 +128,12 @@ class PolicyService:
         engine: Engine,
         region: str,
         account_id: str,
-        function_exists: FunctionExists,
-        on_change: PolicyListener | None = None,
+        targets: PolicyTargets,
     ) -> None:
         self.engine = engine
         self.region = region
         self.account_id = account_id
-        self.function_exists = function_exists
-        self.on_change = on_change
+        self.targets = targets
         # Read-modify-write of one document; one node for now (see the module doc of
         # functions/service.py), so a process lock is enough.
         self._lock = threading.Lock()
@@ -157,10 +160,14 @@ class PolicyService:
             raise InvalidParameterValueException(
                 "We currently do not support adding policies for $LATEST."
             )
-        self.function_exists(function_name, qualifier)
+        if function_url_auth_type is not None and action != "lambda:InvokeFunctionUrl":
+            raise InvalidParameterValueException(
+                "FunctionUrlAuthType is only supported for lambda:InvokeFunctionUrl action"
+            )
+        self.targets.require(function_name, qualifier)
         with self._lock:
             current = self._load(function_name, qualifier)
-            _check_revision(current, revision_id)
+            self._check_revision(function_name, qualifier, revision_id)
             if current is not None and any(s.sid == statement_id for s in current.statements):
                 raise ResourceConflictException(
                     f"The statement id ({statement_id}) provided already exists. Please "
@@ -179,14 +186,14 @@ class PolicyService:
                 invoked_via_function_url=invoked_via_function_url,
             )
             existing = current.statements if current is not None else ()
-            policy = FunctionPolicy((*existing, statement), new_revision_id())
+            policy = FunctionPolicy((*existing, statement))
             size = len(policy.to_json().encode())
             if size > MAX_POLICY_BYTES:
                 raise PolicyLengthExceededException(
                     f"The final policy size ({size}) is bigger than the limit ({MAX_POLICY_BYTES})."
                 )
             self._save(function_name, qualifier, policy, insert_row=current is None)
-        self._notify(function_name, qualifier)
+            self.targets.renew_revision(function_name, qualifier)
         return _compact(statement.document())
 
     def remove(
@@ -198,12 +205,12 @@ class PolicyService:
     ) -> None:
         """Remove a statement; the policy goes with its last statement."""
         try:
-            self.function_exists(function_name, None)
+            self.targets.require(function_name, None)
         except ResourceNotFoundException as exc:
             arn = function_arn(self.region, self.account_id, function_name)
             raise ResourceNotFoundException(f"No policy found for: {arn}") from exc
         if qualifier is not None:
-            self.function_exists(function_name, qualifier)
+            self.targets.require(function_name, qualifier)
         with self._lock:
             current = self._load(function_name, qualifier)
             if current is None:
@@ -213,7 +220,7 @@ class PolicyService:
                 raise ResourceNotFoundException(
                     f"Statement {statement_id} is not found in resource policy."
                 )
-            _check_revision(current, revision_id)
+            self._check_revision(function_name, qualifier, revision_id)
             key = _key(qualifier)
             with self.engine.begin() as conn:
                 if kept:
@@ -221,7 +228,7 @@ class PolicyService:
                         update(function_policies)
                         .where(function_policies.c.function_name == function_name)
                         .where(function_policies.c.qualifier == key)
-                        .values(statements=_statements_json(kept), revision_id=new_revision_id())
+                        .values(statements=_statements_json(kept))
                     )
                 else:
                     conn.execute(
@@ -229,20 +236,27 @@ class PolicyService:
                         .where(function_policies.c.function_name == function_name)
                         .where(function_policies.c.qualifier == key)
                     )
-        self._notify(function_name, qualifier)
+            self.targets.renew_revision(function_name, qualifier)
 
     def get(self, function_name: str, qualifier: str | None) -> tuple[str, str]:
         """(the policy as GetPolicy's JSON string, its RevisionId)."""
         policy = self.policy(function_name, qualifier)
         if policy is None:
             raise ResourceNotFoundException("The resource you requested does not exist.")
-        return policy.to_json(), policy.revision_id
+        return policy.to_json(), self.targets.revision(function_name, qualifier)
 
     # --- for other services ----------------------------------------------------------
 
     def policy(self, function_name: str, qualifier: str | None) -> FunctionPolicy | None:
         """The policy of a function, version or alias (checked to exist), if it has one."""
-        self.function_exists(function_name, qualifier)
+        self.targets.require(function_name, None)
+        if qualifier is not None:
+            try:
+                self.targets.require(function_name, qualifier)
+            except ResourceNotFoundException as exc:  # Lambda's words for GetPolicy
+                raise ResourceNotFoundException(
+                    "The resource you requested does not exist."
+                ) from exc
         return self._load(function_name, qualifier)
 
     def delete_function(self, function_name: str) -> None:
@@ -275,22 +289,20 @@ class PolicyService:
     def _load(self, function_name: str, qualifier: str | None) -> FunctionPolicy | None:
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(function_policies.c.statements, function_policies.c.revision_id)
+                select(function_policies.c.statements)
                 .where(function_policies.c.function_name == function_name)
                 .where(function_policies.c.qualifier == _key(qualifier))
             ).first()
         if row is None:
             return None
         statements = tuple(PolicyStatement(**data) for data in json.loads(row.statements))
-        return FunctionPolicy(statements, row.revision_id)
+        return FunctionPolicy(statements)
 
     def _save(
         self, function_name: str, qualifier: str | None, policy: FunctionPolicy, insert_row: bool
     ) -> None:
-        values = {
-            "statements": _statements_json(policy.statements),
-            "revision_id": policy.revision_id,
-        }
+        # (The table's revision_id column is a leftover: the RevisionId is the target's.)
+        values = {"statements": _statements_json(policy.statements), "revision_id": ""}
         key = _key(qualifier)
         with self.engine.begin() as conn:
             if insert_row:
@@ -307,22 +319,21 @@ class PolicyService:
                     .values(**values)
                 )
 
-    def _notify(self, function_name: str, qualifier: str | None) -> None:
-        if self.on_change is not None:
-            self.on_change(function_name, qualifier)
+    def _check_revision(
+        self, function_name: str, qualifier: str | None, revision_id: str | None
+    ) -> None:
+        if revision_id is not None and revision_id != self.targets.revision(
+            function_name, qualifier
+        ):
+            raise PreconditionFailedException(
+                "The Revision Id provided does not match the latest Revision Id. Call the "
+                "GetFunction/GetAlias API to retrieve the latest Revision Id"
+            )
 
 
 def _key(qualifier: str | None) -> str:
     """The table key: the unqualified function and `$LATEST` share one policy."""
     return "" if qualifier is None or qualifier == LATEST else qualifier
-
-
-def _check_revision(current: FunctionPolicy | None, revision_id: str | None) -> None:
-    if revision_id is not None and (current is None or current.revision_id != revision_id):
-        raise PreconditionFailedException(
-            "The Revision Id provided does not match the latest Revision Id. Call the "
-            "GetPolicy API to retrieve the latest Revision Id"
-        )
 
 
 def _principal_element(principal: str) -> str | Mapping[str, str]:

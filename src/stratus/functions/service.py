@@ -267,12 +267,14 @@ class FunctionService:
             if published and published[-1].published_from == latest.revision_id:
                 return published[-1]
             number = self._last_version[name] + 1
+            # Publishing renews $LATEST's RevisionId too, as on Lambda.
+            renewed = latest.replace(revision_id=new_revision_id())
             version = latest.replace(
                 version=str(number),
                 description=latest.description if description is None else description,
                 revision_id=new_revision_id(),
                 last_modified=lambda_timestamp(),
-                published_from=latest.revision_id,
+                published_from=renewed.revision_id,
                 state="Active",
                 state_reason=None,
                 state_reason_code=None,
@@ -288,8 +290,28 @@ class FunctionService:
                 )
             self._versions[name][version.version] = version
             self._last_version[name] = number
+            self._save(renewed)
         self._deployed(version)
         return version
+
+    def renew_revision(self, name: str, qualifier: str | None) -> str:
+        """Give `$LATEST` or a published version a new RevisionId, as a change to its
+        resource policy does on Lambda; return it. Nothing it runs changes, so nobody is
+        told and warm instances stay. The revision is also this service's token for "the
+        current state" (a preparation under way, "unchanged since the last publish"):
+        both are carried over to the new one."""
+        with self._lock:
+            fn = self.get(name, qualifier)
+            renewed = fn.replace(revision_id=new_revision_id())
+            self._save(renewed)
+            if fn.version != LATEST:
+                return renewed.revision_id
+            published = list(self._versions[name].values())
+            if published and published[-1].published_from == fn.revision_id:
+                self._save(published[-1].replace(published_from=renewed.revision_id))
+            if renewed.state == "Pending" or renewed.last_update_status == "InProgress":
+                self._schedule_prepare(renewed)  # the one under way sees the change and stops
+            return renewed.revision_id
 
     def set_reserved_concurrency(self, name: str, value: int | None) -> None:
         with self._lock:
@@ -405,6 +427,7 @@ class FunctionService:
         return fn.code_unzipped_size or unzipped_size(self.code, fn.code_sha256_hex)
 
     def _save(self, fn: FunctionVersion) -> None:
+        """Store a changed `$LATEST` or published version (which exists already)."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(function_versions)
@@ -412,7 +435,10 @@ class FunctionService:
                 .where(function_versions.c.version == fn.version)
                 .values(config=fn.to_json())
             )
-        self._latest[fn.name] = fn
+        if fn.version == LATEST:
+            self._latest[fn.name] = fn
+        else:
+            self._versions[fn.name][fn.version] = fn
 
     def prepare_now(self, name: str) -> None:
         """Finish a pending preparation in the calling thread (for `Publish=true`)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,11 +57,22 @@ class FakeFunctions:
         self.qualifiers[name] = {LATEST, *qualifiers}
         return name
 
-    def exists(self, name: str, qualifier: str | None) -> None:
+    revisions: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def require(self, name: str, qualifier: str | None) -> None:
         known = self.qualifiers.get(name)
         if known is None or (qualifier is not None and qualifier not in known):
             arn = function_arn(REGION, ACCOUNT, name, qualifier)
             raise ResourceNotFoundException(f"Function not found: {arn}")
+
+    def revision(self, name: str, qualifier: str | None) -> str:
+        self.require(name, qualifier)
+        return self.revisions.setdefault((name, qualifier or LATEST), str(uuid.uuid4()))
+
+    def renew_revision(self, name: str, qualifier: str | None) -> str:
+        self.require(name, qualifier)
+        renewed = self.revisions[(name, qualifier or LATEST)] = str(uuid.uuid4())
+        return renewed
 
 
 class ControlPlane:
@@ -113,7 +125,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plane]:
     code = CodeStore(BlobStore(data / "blobs"), data / "code")
     functions = FakeFunctions()
     layers = LayerService(engine, code, REGION, ACCOUNT)
-    policies = PolicyService(engine, REGION, ACCOUNT, functions.exists)
+    policies = PolicyService(engine, REGION, ACCOUNT, functions)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
