@@ -54,8 +54,11 @@ def test_publish_list_and_invoke_versions(lam: Any) -> None:
     v2 = lam.publish_version(FunctionName=name)
     assert v2["Version"] == "2"
 
-    versions = [v["Version"] for v in lam.list_versions_by_function(FunctionName=name)["Versions"]]
-    assert versions == ["$LATEST", "1", "2"]
+    listed = lam.list_versions_by_function(FunctionName=name)["Versions"]
+    assert [v["Version"] for v in listed] == ["$LATEST", "1", "2"]
+    # Among versions, $LATEST's ARN is qualified like the others' (elsewhere it is not).
+    arn = lam.get_function_configuration(FunctionName=name)["FunctionArn"]
+    assert [v["FunctionArn"] for v in listed] == [f"{arn}:$LATEST", f"{arn}:1", f"{arn}:2"]
     assert run(lam, name) == ("$LATEST", "two")
     assert run(lam, name, "1") == ("1", "one")
     assert run(lam, f"{name}:2") == ("2", "two")
@@ -64,11 +67,17 @@ def test_publish_list_and_invoke_versions(lam: Any) -> None:
         run(lam, name, "9")
     assert code_of(exc) == "ResourceNotFoundException"
     everything = [
-        (f["FunctionName"], f["Version"])
+        (f["FunctionArn"], f["Version"])
         for f in lam.list_functions(FunctionVersion="ALL", MaxItems=1000)["Functions"]
         if f["FunctionName"] == name
     ]
-    assert everything == [(name, "$LATEST"), (name, "1"), (name, "2")]
+    assert everything == [(f"{arn}:$LATEST", "$LATEST"), (f"{arn}:1", "1"), (f"{arn}:2", "2")]
+    latest_only = [
+        f["FunctionArn"]
+        for f in lam.list_functions(MaxItems=1000)["Functions"]
+        if f["FunctionName"] == name
+    ]
+    assert latest_only == [arn]
 
 
 COUNTING = (

@@ -203,12 +203,16 @@ class FunctionsApi:
     def list_functions(self, params: Params, ctx: RequestContext) -> Result:
         if params.get("MasterRegion"):
             raise _unsupported("MasterRegion", "Lambda@Edge replicas")
+        every_version = params.get("FunctionVersion") == "ALL"
         page, marker = self.functions.page(
-            params.get("Marker"),
-            params.get("MaxItems", 50),
-            all_versions=params.get("FunctionVersion") == "ALL",
+            params.get("Marker"), params.get("MaxItems", 50), all_versions=every_version
         )
-        result: dict[str, Any] = {"Functions": [self.configuration(fn) for fn in page]}
+        result: dict[str, Any] = {
+            "Functions": [
+                fn.to_configuration(self.region, self.account_id, among_versions=every_version)
+                for fn in page
+            ]
+        }
         if marker:
             result["NextMarker"] = marker
         return result

@@ -133,12 +133,17 @@ class FunctionVersion:
 
     # --- the wire shape -----------------------------------------------------------
 
-    def to_configuration(self, region: str, account_id: str) -> dict[str, Any]:
-        """The `FunctionConfiguration` shape Lambda returns."""
+    def to_configuration(
+        self, region: str, account_id: str, *, among_versions: bool = False
+    ) -> dict[str, Any]:
+        """The `FunctionConfiguration` shape Lambda returns. `$LATEST`'s ARN is the
+        unqualified one, except `among_versions` (ListVersionsByFunction, ListFunctions
+        with `FunctionVersion=ALL`), where Lambda qualifies it as the others are."""
+        qualified = among_versions or self.version != LATEST
         config: dict[str, Any] = {
             "FunctionName": self.name,
             "FunctionArn": function_arn(
-                region, account_id, self.name, None if self.version == LATEST else self.version
+                region, account_id, self.name, self.version if qualified else None
             ),
             "Runtime": self.runtime,
             "Role": self.role,

@@ -30,8 +30,12 @@ class VersionsApi:
             "ListAliases": self.list_aliases,
         }
 
-    def _configuration(self, fn: Any) -> dict[str, Any]:
-        return dict(fn.to_configuration(self.functions.region, self.functions.account_id))
+    def _configuration(self, fn: Any, among_versions: bool = False) -> dict[str, Any]:
+        return dict(
+            fn.to_configuration(
+                self.functions.region, self.functions.account_id, among_versions=among_versions
+            )
+        )
 
     def _alias(self, alias: Alias) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -61,7 +65,7 @@ class VersionsApi:
         ref = parse_function_ref(params["FunctionName"])
         versions = self.functions.versions(ref.name)
         page, marker = index_page(versions, params.get("Marker"), params.get("MaxItems", 50))
-        result: dict[str, Any] = {"Versions": [self._configuration(v) for v in page]}
+        result: dict[str, Any] = {"Versions": [self._configuration(v, True) for v in page]}
         if marker:
             result["NextMarker"] = marker
         return result
