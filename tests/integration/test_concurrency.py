@@ -221,6 +221,15 @@ def error_code(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
     return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
 
 
+def refused_put(lam: Any, name: str, qualifier: str) -> tuple[str, str]:
+    """The error a PutProvisionedConcurrencyConfig of 1 on `qualifier` answers."""
+    with pytest.raises(ClientError) as exc:
+        lam.put_provisioned_concurrency_config(
+            FunctionName=name, Qualifier=qualifier, ProvisionedConcurrentExecutions=1
+        )
+    return error_code(exc)
+
+
 def publish_changed(lam: Any, name: str) -> str:
     """Publish a new version of `name` (its configuration changed, so it is one)."""
     timeout = lam.get_function_configuration(FunctionName=name)["Timeout"]
@@ -264,11 +273,7 @@ def test_provisioned_concurrency_follows_its_alias(lam: Any) -> None:
     assert call(lam, name, "1") == ["on-demand", "1"]
 
     # A version is provisioned by its own configuration or through aliases, not both.
-    with pytest.raises(ClientError) as exc:
-        lam.put_provisioned_concurrency_config(
-            FunctionName=name, Qualifier="2", ProvisionedConcurrentExecutions=1
-        )
-    assert error_code(exc) == (
+    assert refused_put(lam, name, "2") == (
         "ResourceConflictException",
         "Version is pointed by a Provisioned Concurrency alias",
     )
@@ -281,11 +286,7 @@ def test_provisioned_concurrency_follows_its_alias(lam: Any) -> None:
         "Provisioned version",
     )
     lam.create_alias(FunctionName=name, Name="old", FunctionVersion="1")
-    with pytest.raises(ClientError) as exc:
-        lam.put_provisioned_concurrency_config(
-            FunctionName=name, Qualifier="old", ProvisionedConcurrentExecutions=1
-        )
-    assert error_code(exc) == already
+    assert refused_put(lam, name, "old") == already
     with pytest.raises(ClientError) as exc:
         lam.update_alias(FunctionName=name, Name="live", FunctionVersion="1")
     assert error_code(exc) == already
@@ -298,11 +299,7 @@ def test_provisioned_concurrency_follows_its_alias(lam: Any) -> None:
         FunctionVersion="2",
         RoutingConfig={"AdditionalVersionWeights": {"1": 0.1}},
     )
-    with pytest.raises(ClientError) as exc:
-        lam.put_provisioned_concurrency_config(
-            FunctionName=name, Qualifier="canary", ProvisionedConcurrentExecutions=1
-        )
-    assert error_code(exc) == (
+    assert refused_put(lam, name, "canary") == (
         "InvalidParameterValueException",
         "Alias with weights can not be used with Provisioned Concurrency",
     )
@@ -333,15 +330,11 @@ def test_provisioned_concurrency_configs_errors_and_pages(lam: Any) -> None:
     publish_changed(lam, name)
     # Never on $LATEST, not even through an alias.
     lam.create_alias(FunctionName=name, Name="dev", FunctionVersion="$LATEST")
-    with pytest.raises(ClientError) as exc:
-        lam.put_provisioned_concurrency_config(
-            FunctionName=name, Qualifier="dev", ProvisionedConcurrentExecutions=1
-        )
     unpublished = (
         "InvalidParameterValueException",
         "Provisioned Concurrency Configs cannot be applied to unpublished function versions.",
     )
-    assert error_code(exc) == unpublished
+    assert refused_put(lam, name, "dev") == unpublished
     lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
     lam.put_provisioned_concurrency_config(
         FunctionName=name, Qualifier="2", ProvisionedConcurrentExecutions=1
