@@ -24,8 +24,10 @@ class Stragglers:
     Lambda extensions); called after each event, before the reply goes out, it kills
     every other process in the instance, so nothing a handler started in the
     background can read the next event or outlive its invocation unseen. Threads of
-    the runtime itself are left alone, as on Lambda. A fork bomb that outruns three
-    rounds of this gets everything killed at once, init's processes included.
+    the runtime itself are left alone, as on Lambda. Without processes to keep (the
+    usual case) that is one kill(-1); with some, the strays are killed by name, and a
+    fork bomb that outruns three rounds of this gets everything killed at once, init's
+    processes included.
 
     The common case costs two system calls: the last PID handed out in the
     instance's PID namespace (`LastPid`); when it has not moved since the last look, no
@@ -47,6 +49,16 @@ class Stragglers:
         others = _other_processes()
         if not self.last_pid:  # after init: what it started may stay
             self.kept = {pid: _start_time(pid) for pid in others}
+            self.last_pid = last_pid
+            return
+        if not self.kept:
+            # Nothing to spare: one signal to every process but init and this one. The
+            # kernel lets no fork slip past it (a dying process makes no child), where
+            # killing what a listing found races a bomb whose children fork on.
+            if any(self._stray(pid) for pid in others):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(-1, signal.SIGKILL)
+                _bury(set(_other_processes()))
             self.last_pid = last_pid
             return
         killed: set[int] = set()
