@@ -49,6 +49,8 @@ MAX_RESPONSE_BYTES = 6291556
 DEFAULT_INIT_TIMEOUT = 10.0
 #: How long a closed control channel may precede the process's exit before we kill it.
 _EXIT_GRACE = 1.0
+#: Seconds an exited instance's control channel is read on for the frames it sent last.
+_FRAMES_GRACE = 0.2
 #: How long to wait for a SIGKILLed process to be reaped before giving up on it.
 _KILL_WAIT = 5.0
 #: rlimits every instance gets (lowered before the handler is imported).
@@ -148,12 +150,26 @@ class ProcessInstance(Instance):
             self._kill()
 
     def _on_control_closed(self, reason: str) -> None:
-        # Usually the process is exiting and its exit follows; kill it if not.
         self._doomed = True
-        if not self._closed and self._child.returncode is None:
+        if self._child.returncode is not None:
+            # The exit was noticed first (`_on_exit`); every frame sent before it has
+            # been handled by now.
+            self._resolve(_EXITED)
+        elif not self._closed:
+            # Usually the process is exiting and its exit follows; kill it if not.
             self._loop.call_later(_EXIT_GRACE, self._child.kill_group)
 
     def _on_exit(self) -> None:
+        if self._control.is_open:
+            # What the runtime sent just before it exited (an init error, a reply) may
+            # still be unread: the loop can notice the exit first. The channel's end
+            # comes after those frames and settles the wait (`_on_control_closed`);
+            # a process the runtime left holding the channel gets a short grace.
+            self._loop.call_later(_FRAMES_GRACE, self._exited)
+        else:
+            self._exited()
+
+    def _exited(self) -> None:
         self._resolve(_EXITED)
         self._control.close()
 

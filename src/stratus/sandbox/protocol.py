@@ -91,6 +91,11 @@ class ControlProtocol(asyncio.Protocol):
         else:
             self._transport.writelines((header, body))
 
+    @property
+    def is_open(self) -> bool:
+        """Connected, and neither end has closed the channel yet."""
+        return self._transport is not None and not self._transport.is_closing()
+
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()

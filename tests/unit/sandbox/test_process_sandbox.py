@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ from stratus.sandbox import (
 from stratus.sandbox.child import ChildProcess
 from stratus.sandbox.logs import MAX_LOG_BYTES, LogCollector
 from stratus.sandbox.process import ProcessInstance
+from stratus.sandbox.protocol import HEADER
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -547,3 +549,59 @@ def test_a_ready_frame_already_waiting_is_not_taken_for_unsolicited_output(
             await instance.close()
 
     assert run(scenario(), uvloop=uvloop) == b'"hello"'
+
+
+class _ExitsWhenTold:
+    """A runtime process whose exit the test reports to the instance (the loop may
+    notice an exit before it reads what the process wrote just before)."""
+
+    pid = 0
+
+    def __init__(self) -> None:
+        self.returncode: int | None = None
+        self._on_exit: Callable[[], None] = lambda: None
+
+    def watch(self, on_exit: Callable[[], None]) -> None:
+        self._on_exit = on_exit
+
+    def exit(self, code: int) -> None:
+        self.returncode = code
+        self._on_exit()
+
+    def kill_group(self) -> None:
+        pass
+
+    async def wait(self) -> int:
+        return self.returncode or 0
+
+    def peak_rss_kb(self) -> int | None:
+        return None
+
+    def out_of_memory(self) -> bool:
+        return False
+
+
+def test_an_init_error_sent_just_before_the_exit_is_not_lost(tmp_path: Path) -> None:
+    async def scenario() -> InstanceInitError:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        log_read, log_write = os.pipe()
+        os.close(log_write)
+        child = _ExitsWhenTold()
+        spec = make_spec(write_code(tmp_path / "code", {"app.py": ""}))
+        instance = ProcessInstance("i-1", spec, child, LogCollector(loop, log_read))
+        meta = json.dumps({"t": "init_error", "type": "Runtime.UserCodeSyntaxError"}).encode()
+        body = b'{"errorType": "Runtime.UserCodeSyntaxError", "errorMessage": "bad"}'
+        theirs.sendall(HEADER.pack(len(meta), len(body)) + meta + body)
+        theirs.close()
+        starting = asyncio.ensure_future(instance.start(ours, time.perf_counter(), 5.0))
+        while not starting.done() and not instance._control.is_open:
+            await asyncio.sleep(0)
+        child.exit(1)  # noticed before the loop reads the socket
+        with pytest.raises(InstanceInitError) as caught:
+            await starting
+        return caught.value
+
+    error = run(scenario())
+    assert error.error_type == "Runtime.UserCodeSyntaxError"
+    assert json.loads(error.document)["errorMessage"] == "bad"
