@@ -13,8 +13,7 @@ from stratus.cli.common import DataDirOpt, EndpointOpt, fail, lambda_call, out
 from stratus.functions.packaging import zip_directory
 
 layers_app = typer.Typer(
-    help="Layers: publish a directory as a layer version; list and delete them.",
-    no_args_is_help=False,
+    help="Layers: publish a directory as a layer version; list and delete them."
 )
 app.add_typer(layers_app, name="layers")
 

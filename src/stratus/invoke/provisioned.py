@@ -203,8 +203,9 @@ class ProvisionedConcurrency:
         return self._allocations.get((name, qualifier))
 
     def total(self, name: str) -> int:
-        """What every version and alias of the function is given, together."""
-        return sum(a.requested for (n, _), a in self._allocations.items() if n == name)
+        """What every version and alias of the function is given, together (the figure
+        `_count` hands admission)."""
+        return self.invoker.admission.provisioned.get(name, 0)
 
     def for_function(self, name: str) -> list[Allocation]:
         self.functions.get(name)
