@@ -247,3 +247,219 @@ def test_code_and_layers_together_may_not_pass_250_mb(lam: Any) -> None:
         "Function code combined with layers exceeds the maximum allowed size of 262144000 "
         "bytes. The actual size is "
     )
+
+
+# --- layer version permissions ---------------------------------------------------------
+# The expected answers are those AWS gave in LocalStack's recorded (aws.validated) tests
+# test_layer_policy_exceptions and test_layer_policy_lifecycle.
+
+NO_POLICY = ("ResourceNotFoundException", "No policy is associated with the given resource.", 404)
+WRONG_REVISION = (
+    "PreconditionFailedException",
+    "The Revision Id provided does not match the latest Revision Id. Call the GetLayerPolicy "
+    "API to retrieve the latest Revision Id",
+    412,
+)
+
+
+def share(client: Any, name: str, sid: str, version: int = 1, **extra: Any) -> dict[str, Any]:
+    added: dict[str, Any] = client.add_layer_version_permission(
+        LayerName=name,
+        VersionNumber=version,
+        StatementId=sid,
+        Action=extra.pop("Action", "lambda:GetLayerVersion"),
+        Principal=extra.pop("Principal", "*"),
+        **extra,
+    )
+    return added
+
+
+def layer_policy(client: Any, name: str, version: int = 1) -> tuple[list[dict[str, Any]], str]:
+    """The statements of a version's policy and its RevisionId."""
+    got = client.get_layer_version_policy(LayerName=name, VersionNumber=version)
+    policy = json.loads(got["Policy"])
+    assert policy["Version"] == "2012-10-17" and policy["Id"] == "default"
+    return policy["Statement"], got["RevisionId"]
+
+
+def test_layer_permission_round_trip(lam: Any) -> None:
+    name = unique("layer")
+    version_arn = greeting_layer(lam, "shared", name=name)["LayerVersionArn"]
+    with pytest.raises(ClientError) as exc:
+        lam.get_layer_version_policy(LayerName=name, VersionNumber=1)
+    assert error_of(exc) == NO_POLICY
+
+    first = share(lam, name, "s1")
+    assert first["ResponseMetadata"]["HTTPStatusCode"] == 201
+    s1 = {
+        "Sid": "s1",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "lambda:GetLayerVersion",
+        "Resource": version_arn,
+    }
+    assert first["Statement"] == json.dumps(s1, separators=(",", ":"))
+    assert layer_policy(lam, name) == ([s1], first["RevisionId"])
+
+    second = share(lam, name, "s2", RevisionId=first["RevisionId"])
+    assert second["RevisionId"] != first["RevisionId"]
+    s2 = {**s1, "Sid": "s2"}
+    assert layer_policy(lam, name) == ([s1, s2], second["RevisionId"])
+
+    removed = lam.remove_layer_version_permission(
+        LayerName=name, VersionNumber=1, StatementId="s2", RevisionId=second["RevisionId"]
+    )
+    assert removed["ResponseMetadata"]["HTTPStatusCode"] == 204
+    statements, revision = layer_policy(lam, name)
+    assert statements == [s1]
+    assert revision not in (first["RevisionId"], second["RevisionId"])
+
+    # The last statement takes the policy with it, as for function policies.
+    lam.remove_layer_version_permission(LayerName=name, VersionNumber=1, StatementId="s1")
+    with pytest.raises(ClientError) as exc:
+        lam.get_layer_version_policy(LayerName=name, VersionNumber=1)
+    assert error_of(exc) == NO_POLICY
+
+
+def test_layer_permission_principals_and_organizations(lam: Any) -> None:
+    name = unique("layer")
+    version_arn = greeting_layer(lam, "shared", name=name)["LayerVersionArn"]
+    account = share(lam, name, "account", Principal="111122223333")
+    root = share(lam, layer_arn(name), "root", Principal="arn:aws:iam::444455556666:root")
+    org = share(lam, name, "org", OrganizationId="o-t194hfs8cz")
+    assert org["Statement"] == (
+        '{"Sid":"org","Effect":"Allow","Principal":"*","Action":"lambda:GetLayerVersion",'
+        f'"Resource":"{version_arn}",'
+        '"Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-t194hfs8cz"}}}'
+    )
+    statements, _ = layer_policy(lam, layer_arn(name))
+    assert statements == [json.loads(s["Statement"]) for s in (account, root, org)]
+    assert [s["Principal"] for s in statements] == [
+        {"AWS": "arn:aws:iam::111122223333:root"},
+        {"AWS": "arn:aws:iam::444455556666:root"},
+        "*",
+    ]
+    with pytest.raises(ClientError) as exc:
+        share(lam, name, "org-account", Principal="111122223333", OrganizationId="o-t194hfs8cz")
+    assert error_of(exc)[::2] == ("InvalidParameterValueException", 400)
+
+
+def test_layer_permission_errors(lam: Any) -> None:
+    name = unique("layer")
+    greeting_layer(lam, "shared", name=name)
+    added = share(lam, name, "s1")
+    pattern = "Member must satisfy regular expression pattern"
+    cases: list[tuple[Any, tuple[str, str, int]]] = [
+        (
+            lambda: share(lam, name, "any", Action="*"),
+            (
+                "ValidationException",
+                f"1 validation error detected: Value '*' at 'action' failed to satisfy "
+                f"constraint: {pattern}: lambda:GetLayerVersion",
+                400,
+            ),
+        ),
+        (
+            lambda: share(lam, name, "s3", Principal="s3.amazonaws.com"),
+            (
+                "ValidationException",
+                "1 validation error detected: Value 's3.amazonaws.com' at 'principal' failed "
+                f"to satisfy constraint: {pattern}: "
+                r"\d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root",
+                400,
+            ),
+        ),
+        (
+            lambda: share(lam, name, "s1"),
+            (
+                "ResourceConflictException",
+                "The statement id (s1) provided already exists. Please provide a new "
+                "statement id, or remove the existing statement.",
+                409,
+            ),
+        ),
+        (lambda: share(lam, name, "s2", RevisionId="wrong"), WRONG_REVISION),
+        (
+            lambda: lam.remove_layer_version_permission(
+                LayerName=name, VersionNumber=1, StatementId="s1", RevisionId="wrong"
+            ),
+            WRONG_REVISION,
+        ),
+        (
+            lambda: lam.remove_layer_version_permission(
+                LayerName=name, VersionNumber=1, StatementId="doesnotexist"
+            ),
+            (
+                "ResourceNotFoundException",
+                "Statement doesnotexist is not found in resource policy.",
+                404,
+            ),
+        ),
+        (
+            lambda: lam.get_layer_version_policy(LayerName=name, VersionNumber=0),
+            ("InvalidParameterValueException", "Layer Version Cannot be less than 1", 400),
+        ),
+    ]
+    for gone, version in ((f"{name}-gone", 1), (name, 2)):
+        message = f"Layer version {layer_arn(gone)}:{version} does not exist."
+        calls = [
+            lambda gone=gone, version=version: share(lam, gone, "s9", version=version),
+            lambda gone=gone, version=version: lam.get_layer_version_policy(
+                LayerName=gone, VersionNumber=version
+            ),
+            lambda gone=gone, version=version: lam.remove_layer_version_permission(
+                LayerName=gone, VersionNumber=version, StatementId="s1"
+            ),
+        ]
+        cases += [(call, ("ResourceNotFoundException", message, 404)) for call in calls]
+    for call, expected in cases:
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert error_of(exc) == expected
+    # Nothing above changed the policy.
+    assert layer_policy(lam, name)[1] == added["RevisionId"]
+
+    other = unique("layer")
+    greeting_layer(lam, "unshared", name=other)
+    with pytest.raises(ClientError) as exc:
+        lam.remove_layer_version_permission(LayerName=other, VersionNumber=1, StatementId="s1")
+    assert error_of(exc) == NO_POLICY
+
+
+def test_deleting_a_layer_version_deletes_its_policy(lam: Any) -> None:
+    name = unique("layer")
+    greeting_layer(lam, "one", name=name)
+    greeting_layer(lam, "two", name=name)
+    share(lam, name, "first", version=1)
+    kept = share(lam, name, "second", version=2)
+    lam.delete_layer_version(LayerName=name, VersionNumber=1)
+    with pytest.raises(ClientError) as exc:
+        lam.get_layer_version_policy(LayerName=name, VersionNumber=1)
+    assert error_of(exc) == (
+        "ResourceNotFoundException",
+        f"Layer version {layer_arn(name)}:1 does not exist.",
+        404,
+    )
+    assert layer_policy(lam, name, version=2) == (
+        [json.loads(kept["Statement"])],
+        kept["RevisionId"],
+    )
+
+
+def test_layer_policies_survive_a_restart(new_server: Any, tmp_path: Any) -> None:
+    data = tmp_path / "data"
+    first = new_server(data)
+    lam = first.client()
+    greeting_layer(lam, "persisted", name="shared")
+    share(lam, "shared", "everyone")
+    added = share(lam, "shared", "partner", Principal="111122223333")
+    before = lam.get_layer_version_policy(LayerName="shared", VersionNumber=1)
+    assert before["RevisionId"] == added["RevisionId"]
+    first.stop()
+    lam = new_server(data).client()
+    after = lam.get_layer_version_policy(LayerName="shared", VersionNumber=1)
+    assert (after["Policy"], after["RevisionId"]) == (before["Policy"], before["RevisionId"])
+    lam.remove_layer_version_permission(
+        LayerName="shared", VersionNumber=1, StatementId="partner", RevisionId=added["RevisionId"]
+    )
+    assert [s["Sid"] for s in layer_policy(lam, "shared")[0]] == ["everyone"]

@@ -10,6 +10,10 @@ A function sees its layers merged into one directory, extracted in the order of 
 `Layers` parameter so that a later layer's file replaces an earlier one's (how Lambda
 fills /opt). The merged tree is named by the ordered list of digests, so functions with
 the same layers share one tree, built once.
+
+A version may have a resource policy (AddLayerVersionPermission: `LayerPolicies` in
+functions/layer_policy.py, which shares the function policies' statements). Deleting a version
+deletes its policy in the same transaction.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from stratus.errors import (
     InvalidParameterValueException,
@@ -39,7 +43,7 @@ from stratus.errors import (
 from stratus.functions.code import MAX_UNZIPPED_BYTES, CodeStore, build_once, safe_member_path
 from stratus.functions.paging import decode_marker, encode_marker
 from stratus.functions.stamps import lambda_timestamp
-from stratus.store.layer_schema import layer_versions, layers
+from stratus.store.layer_schema import layer_version_policies, layer_versions, layers
 
 #: Lambda's limit on the `Layers` of one function.
 MAX_LAYERS_PER_FUNCTION = 5
@@ -141,9 +145,10 @@ class LayerService:
         self.account_id = account_id
         #: Where merged layer trees live, one directory per ordered list of digests.
         self.merged_dir = merged_dir or code.code_dir.parent / "opt"
-        # Serialises version numbering: SQLite would fail (not wait) on two deferred
-        # transactions that both read the counter and then write it.
-        self._lock = threading.Lock()
+        #: Serialises writes that read first (version numbering here, a version's policy
+        #: in `LayerPolicies`): SQLite would fail (not wait) on two deferred transactions
+        #: that both read a row and then write it.
+        self.lock = threading.Lock()
 
     def layer_arn(self, name: str) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:layer:{name}"
@@ -168,7 +173,7 @@ class LayerService:
             )
         name = own
         package = self.code.put(zip_bytes)
-        with self._lock, self.engine.begin() as conn:
+        with self.lock, self.engine.begin() as conn:
             row = conn.execute(select(layers.c.last_version).where(layers.c.name == name)).first()
             if row is None:
                 version = 1
@@ -205,23 +210,31 @@ class LayerService:
         own = self._own_name(name)
         if own is None:
             return
-        with self.engine.begin() as conn:
-            conn.execute(
-                delete(layer_versions)
-                .where(layer_versions.c.layer_name == own)
-                .where(layer_versions.c.version == version)
-            )
+        with self.lock, self.engine.begin() as conn:
+            for table in (layer_versions, layer_version_policies):
+                conn.execute(
+                    delete(table).where(table.c.layer_name == own).where(table.c.version == version)
+                )
 
     # --- reads -----------------------------------------------------------------------
 
     def get(self, name: str, version: int) -> LayerVersion:
         """A version by layer name (or layer ARN) and number."""
-        _check_version_number(version)
-        own = self._own_name(name)
-        found = self._find(own, version) if own is not None else None
+        found = self.find(name, version)
         if found is None:
             raise ResourceNotFoundException(_NOT_FOUND)
         return found
+
+    def find(self, name: str, version: int, conn: Connection | None = None) -> LayerVersion | None:
+        """A version by layer name (or layer ARN) and number, if it exists; read in the
+        transaction of `conn` when one is given."""
+        _check_version_number(version)
+        own = self._own_name(name)
+        if own is None:
+            return None
+        if conn is not None:
+            return _find_version(conn, own, version)
+        return self._find(own, version)
 
     def get_by_arn(self, arn: str) -> LayerVersion:
         """A version by its LayerVersionArn."""
@@ -357,12 +370,7 @@ class LayerService:
 
     def _find(self, name: str, version: int) -> LayerVersion | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(layer_versions.c.record)
-                .where(layer_versions.c.layer_name == name)
-                .where(layer_versions.c.version == version)
-            ).first()
-        return LayerVersion.from_json(row.record) if row is not None else None
+            return _find_version(conn, name, version)
 
     def _is_ours(self, match: re.Match[str]) -> bool:
         return match["region"] == self.region and match["account"] == self.account_id
@@ -381,6 +389,15 @@ class LayerService:
 def _check_version_number(version: int) -> None:
     if version < 1:
         raise InvalidParameterValueException("Layer Version Cannot be less than 1")
+
+
+def _find_version(conn: Connection, name: str, version: int) -> LayerVersion | None:
+    row = conn.execute(
+        select(layer_versions.c.record)
+        .where(layer_versions.c.layer_name == name)
+        .where(layer_versions.c.version == version)
+    ).first()
+    return LayerVersion.from_json(row.record) if row is not None else None
 
 
 def _tuple_or_none(values: Sequence[str] | None) -> tuple[str, ...] | None:

@@ -1,8 +1,8 @@
 """The Lambda layer operations: wire parameters in, wire shapes out.
 
-AddLayerVersionPermission, GetLayerVersionPolicy and RemoveLayerVersionPermission are
-not here: with one account nobody else could use a layer permission, and the wire layer
-answers NotImplementedException for them by name.
+The layer permission operations store and answer a version's policy as Lambda does, so
+infrastructure code that shares layers (Terraform, SAM, CDK) deploys; with one account
+nobody else could use a layer, so nothing enforces the policy.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from stratus.errors import (
     NotImplementedException,
     RequestTooLargeException,
 )
+from stratus.functions.layer_policy import LayerPolicies
 from stratus.functions.layers import LayerService, LayerVersion
 from stratus.wire.types import OperationHandler, Params, RequestContext, Result
 
@@ -27,7 +28,7 @@ CodeUrl = Callable[[str], str]
 
 class LayersApi:
     """PublishLayerVersion, GetLayerVersion(ByArn), ListLayers, ListLayerVersions,
-    DeleteLayerVersion."""
+    DeleteLayerVersion, and Add/RemoveLayerVersionPermission, GetLayerVersionPolicy."""
 
     model_name = "lambda"
 
@@ -35,6 +36,7 @@ class LayersApi:
         self.layers = layers
         #: A download URL for a zip by hex SHA-256 (the `Content.Location` Lambda gives).
         self.code_url = code_url
+        self.policies = LayerPolicies(layers)
 
     def operations(self) -> Mapping[str, OperationHandler]:
         return {
@@ -44,6 +46,9 @@ class LayersApi:
             "ListLayers": self.list_layers,
             "ListLayerVersions": self.list_layer_versions,
             "DeleteLayerVersion": self.delete_layer_version,
+            "AddLayerVersionPermission": self.add_layer_version_permission,
+            "RemoveLayerVersionPermission": self.remove_layer_version_permission,
+            "GetLayerVersionPolicy": self.get_layer_version_policy,
         }
 
     def max_request_bytes(self, operation: str) -> int:
@@ -111,6 +116,31 @@ class LayersApi:
     def delete_layer_version(self, params: Params, ctx: RequestContext) -> Result:
         self.layers.delete(params["LayerName"], params["VersionNumber"])
         return {}
+
+    def add_layer_version_permission(self, params: Params, ctx: RequestContext) -> Result:
+        statement, revision_id = self.policies.add(
+            params["LayerName"],
+            params["VersionNumber"],
+            params["StatementId"],
+            params["Action"],
+            params["Principal"],
+            organization_id=params.get("OrganizationId"),
+            revision_id=params.get("RevisionId"),
+        )
+        return {"Statement": statement, "RevisionId": revision_id}
+
+    def remove_layer_version_permission(self, params: Params, ctx: RequestContext) -> Result:
+        self.policies.remove(
+            params["LayerName"],
+            params["VersionNumber"],
+            params["StatementId"],
+            revision_id=params.get("RevisionId"),
+        )
+        return {}
+
+    def get_layer_version_policy(self, params: Params, ctx: RequestContext) -> Result:
+        policy, revision_id = self.policies.get(params["LayerName"], params["VersionNumber"])
+        return {"Policy": policy, "RevisionId": revision_id}
 
     # --- shapes ----------------------------------------------------------------------
 

@@ -1,13 +1,15 @@
 """Function resource policies: the statements AddPermission grants, per function and
-qualifier, in the document shape Lambda's GetPolicy returns.
+qualifier, in the document shape Lambda's GetPolicy returns. The statement and document
+records here serve layer version policies too (functions/layer_policy.py).
 
 Statements are stored as typed records and rendered to Lambda's JSON on the way out, so
 the coming enforcement (the security issue) reads fields, not JSON. Nothing here
 enforces a policy yet.
 
-RevisionId: as on Lambda, a policy has none of its own. It shares the RevisionId of the
-function version or alias it belongs to, and every AddPermission and RemovePermission
-renews that (through `PolicyTargets`, which the alias service implements).
+RevisionId: as on Lambda, a function policy has none of its own. It shares the
+RevisionId of the function version or alias it belongs to, and every AddPermission and
+RemovePermission renews that (through `PolicyTargets`, which the alias service
+implements).
 """
 
 from __future__ import annotations
@@ -32,8 +34,12 @@ from stratus.errors import (
 from stratus.functions.model import LATEST, function_arn
 from stratus.store.policy_schema import function_policies
 
-#: Lambda's limit on one function policy document.
+#: Lambda's limit on one function policy document (layer version policies get the same:
+#: AWS documents no figure of their own).
 MAX_POLICY_BYTES = 20_480
+
+#: Lambda's words when a function, version, alias or layer version has no policy.
+NO_POLICY = "No policy is associated with the given resource."
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _IAM_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:\S+$")
@@ -101,12 +107,17 @@ class PolicyStatement:
             statement["Condition"] = condition
         return statement
 
+    def to_json(self) -> str:
+        """The statement as the JSON string AddPermission and AddLayerVersionPermission
+        answer."""
+        return _compact(self.document())
+
 
 @dataclass(frozen=True)
-class FunctionPolicy:
-    """The resource policy of one function, version or alias."""
+class ResourcePolicy:
+    """The resource policy of one function, version, alias or layer version."""
 
-    statements: tuple[PolicyStatement, ...]
+    statements: tuple[PolicyStatement, ...] = ()
 
     def document(self) -> dict[str, Any]:
         return {
@@ -116,8 +127,42 @@ class FunctionPolicy:
         }
 
     def to_json(self) -> str:
-        """The policy as GetPolicy's `Policy` string."""
+        """The policy as GetPolicy's and GetLayerVersionPolicy's `Policy` string."""
         return _compact(self.document())
+
+    def adding(self, statement: PolicyStatement) -> ResourcePolicy:
+        """This policy with the statement last, refused in Lambda's words when its id is
+        taken or the document would pass the size limit."""
+        if any(s.sid == statement.sid for s in self.statements):
+            raise ResourceConflictException(
+                f"The statement id ({statement.sid}) provided already exists. Please "
+                "provide a new statement id, or remove the existing statement."
+            )
+        policy = ResourcePolicy((*self.statements, statement))
+        size = len(policy.to_json().encode())
+        if size > MAX_POLICY_BYTES:
+            raise PolicyLengthExceededException(
+                f"The final policy size ({size}) is bigger than the limit ({MAX_POLICY_BYTES})."
+            )
+        return policy
+
+    def without(self, statement_id: str) -> ResourcePolicy:
+        """This policy less one statement, refused in Lambda's words when it has none
+        with that id. An empty result means the policy goes (the caller deletes it)."""
+        kept = tuple(s for s in self.statements if s.sid != statement_id)
+        if len(kept) == len(self.statements):
+            raise ResourceNotFoundException(
+                f"Statement {statement_id} is not found in resource policy."
+            )
+        return ResourcePolicy(kept)
+
+    def statements_json(self) -> str:
+        """The statements as stored: a JSON list of `PolicyStatement` records."""
+        return json.dumps([dataclasses.asdict(s) for s in self.statements])
+
+    @classmethod
+    def from_statements_json(cls, text: str) -> ResourcePolicy:
+        return cls(tuple(PolicyStatement(**data) for data in json.loads(text)))
 
 
 class PolicyService:
@@ -168,15 +213,10 @@ class PolicyService:
         with self._lock:
             current = self._load(function_name, qualifier)
             self._check_revision(function_name, qualifier, revision_id)
-            if current is not None and any(s.sid == statement_id for s in current.statements):
-                raise ResourceConflictException(
-                    f"The statement id ({statement_id}) provided already exists. Please "
-                    "provide a new statement id, or remove the existing statement."
-                )
             statement = PolicyStatement(
                 sid=statement_id,
                 action=action,
-                principal=self._principal(principal),
+                principal=stored_principal(principal),
                 resource=function_arn(self.region, self.account_id, function_name, qualifier),
                 source_arn=source_arn,
                 source_account=source_account,
@@ -185,16 +225,10 @@ class PolicyService:
                 function_url_auth_type=function_url_auth_type,
                 invoked_via_function_url=invoked_via_function_url,
             )
-            existing = current.statements if current is not None else ()
-            policy = FunctionPolicy((*existing, statement))
-            size = len(policy.to_json().encode())
-            if size > MAX_POLICY_BYTES:
-                raise PolicyLengthExceededException(
-                    f"The final policy size ({size}) is bigger than the limit ({MAX_POLICY_BYTES})."
-                )
+            policy = (current or ResourcePolicy()).adding(statement)
             self._save(function_name, qualifier, policy, insert_row=current is None)
             self.targets.renew_revision(function_name, qualifier)
-        return _compact(statement.document())
+        return statement.to_json()
 
     def remove(
         self,
@@ -214,21 +248,17 @@ class PolicyService:
         with self._lock:
             current = self._load(function_name, qualifier)
             if current is None:
-                raise ResourceNotFoundException("No policy is associated with the given resource.")
-            kept = tuple(s for s in current.statements if s.sid != statement_id)
-            if len(kept) == len(current.statements):
-                raise ResourceNotFoundException(
-                    f"Statement {statement_id} is not found in resource policy."
-                )
+                raise ResourceNotFoundException(NO_POLICY)
+            kept = current.without(statement_id)
             self._check_revision(function_name, qualifier, revision_id)
             key = _key(qualifier)
             with self.engine.begin() as conn:
-                if kept:
+                if kept.statements:
                     conn.execute(
                         update(function_policies)
                         .where(function_policies.c.function_name == function_name)
                         .where(function_policies.c.qualifier == key)
-                        .values(statements=_statements_json(kept))
+                        .values(statements=kept.statements_json())
                     )
                 else:
                     conn.execute(
@@ -247,7 +277,7 @@ class PolicyService:
 
     # --- for other services ----------------------------------------------------------
 
-    def policy(self, function_name: str, qualifier: str | None) -> FunctionPolicy | None:
+    def policy(self, function_name: str, qualifier: str | None) -> ResourcePolicy | None:
         """The policy of a function, version or alias (checked to exist), if it has one."""
         self.targets.require(function_name, None)
         if qualifier is not None:
@@ -277,16 +307,7 @@ class PolicyService:
 
     # --- internals -------------------------------------------------------------------
 
-    def _principal(self, principal: str) -> str:
-        if principal == "*" or _SERVICE.match(principal) or _IAM_ARN.match(principal):
-            return principal
-        if _ACCOUNT.match(principal):
-            return f"arn:aws:iam::{principal}:root"
-        raise InvalidParameterValueException(
-            "The provided principal was invalid. Please check the principal and try again."
-        )
-
-    def _load(self, function_name: str, qualifier: str | None) -> FunctionPolicy | None:
+    def _load(self, function_name: str, qualifier: str | None) -> ResourcePolicy | None:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(function_policies.c.statements)
@@ -295,14 +316,13 @@ class PolicyService:
             ).first()
         if row is None:
             return None
-        statements = tuple(PolicyStatement(**data) for data in json.loads(row.statements))
-        return FunctionPolicy(statements)
+        return ResourcePolicy.from_statements_json(row.statements)
 
     def _save(
-        self, function_name: str, qualifier: str | None, policy: FunctionPolicy, insert_row: bool
+        self, function_name: str, qualifier: str | None, policy: ResourcePolicy, insert_row: bool
     ) -> None:
         # (The table's revision_id column is a leftover: the RevisionId is the target's.)
-        values = {"statements": _statements_json(policy.statements), "revision_id": ""}
+        values = {"statements": policy.statements_json(), "revision_id": ""}
         key = _key(qualifier)
         with self.engine.begin() as conn:
             if insert_row:
@@ -331,6 +351,19 @@ class PolicyService:
             )
 
 
+def stored_principal(principal: str) -> str:
+    """A `Principal` parameter as a statement holds it: an account id becomes its root
+    ARN (Lambda writes {"AWS": "arn:aws:iam::<account>:root"}); "*", service principals
+    and IAM ARNs stay as given; anything else is refused in Lambda's words."""
+    if principal == "*" or _SERVICE.match(principal) or _IAM_ARN.match(principal):
+        return principal
+    if _ACCOUNT.match(principal):
+        return f"arn:aws:iam::{principal}:root"
+    raise InvalidParameterValueException(
+        "The provided principal was invalid. Please check the principal and try again."
+    )
+
+
 def _key(qualifier: str | None) -> str:
     """The table key: the unqualified function and `$LATEST` share one policy."""
     return "" if qualifier is None or qualifier == LATEST else qualifier
@@ -342,10 +375,6 @@ def _principal_element(principal: str) -> str | Mapping[str, str]:
     if principal.startswith("arn:"):
         return {"AWS": principal}
     return {"Service": principal}
-
-
-def _statements_json(statements: tuple[PolicyStatement, ...]) -> str:
-    return json.dumps([dataclasses.asdict(s) for s in statements])
 
 
 def _compact(document: Mapping[str, Any]) -> str:

@@ -25,3 +25,18 @@ layer_versions = Table(
     Column("version", Integer, primary_key=True),
     Column("record", Text, nullable=False),
 )
+
+#: The resource policy of a layer version (AddLayerVersionPermission). No row means no
+#: policy: the row goes with its last statement and with its version. Declared on the
+#: shared metadata, so `create_all` adds the table to a store made before it existed.
+layer_version_policies = Table(
+    "layer_version_policies",
+    metadata,
+    Column("layer_name", String(140), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    #: JSON list of `PolicyStatement` records, in the order they were added.
+    Column("statements", Text, nullable=False),
+    #: The policy's own RevisionId, renewed by every add and remove (unlike a function
+    #: policy's, which is its function's, a layer version has no RevisionId).
+    Column("revision_id", String(36), nullable=False),
+)

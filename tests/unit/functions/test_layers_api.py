@@ -380,16 +380,3 @@ def test_delete_answers_204_and_is_idempotent(lambda_client: Any) -> None:
     assert again["ResponseMetadata"]["HTTPStatusCode"] == 204
     unknown = lambda_client.delete_layer_version(LayerName=unique(), VersionNumber=3)
     assert unknown["ResponseMetadata"]["HTTPStatusCode"] == 204
-
-
-# --- not implemented -------------------------------------------------------------------
-
-
-def test_layer_permissions_answer_not_implemented(lambda_client: Any) -> None:
-    name = unique()
-    publish(lambda_client, name)
-    with pytest.raises(ClientError) as exc:
-        lambda_client.get_layer_version_policy(LayerName=name, VersionNumber=1)
-    code, message, status = error_of(exc)
-    assert (code, status) == ("NotImplementedException", 501)
-    assert "GetLayerVersionPolicy" in message
