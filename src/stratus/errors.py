@@ -96,6 +96,13 @@ class InvalidSignatureException(StratusError):
     status = 403
 
 
+class AccessDeniedException(StratusError):
+    """The caller may not act on the resource (a function of another account)."""
+
+    code = "AccessDeniedException"
+    status = 403
+
+
 class ResourceNotFoundException(StratusError):
     """The named resource does not exist."""
 

@@ -12,10 +12,15 @@ import urllib.request
 import zipfile
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import ROLE, create_function, make_zip, unique
+from tests.conftest import ACCESS_KEY, ROLE, SECRET_KEY, create_function, make_zip, unique
+
+#: The node's region, as function ARNs name it.
+ARN_PREFIX = "arn:aws:lambda:us-east-1"
 
 HELLO = """
 def handler(event, context):
@@ -91,6 +96,146 @@ def test_function_names_arns_and_partial_arns_all_work(lam: Any) -> None:
     name, arn = config["FunctionName"], config["FunctionArn"]
     for ref in (name, arn, f"000000000000:function:{name}", f"{arn}:$LATEST"):
         assert lam.get_function_configuration(FunctionName=ref)["FunctionName"] == name
+
+
+def every_call_naming(ref: str) -> list[tuple[str, dict[str, Any]]]:
+    """Each Lambda operation that takes a function name, with `ref` as that name."""
+    zip_bytes = make_zip({"lambda_function.py": HELLO})
+    code = {"Runtime": "python3.12", "Role": ROLE, "Handler": "lambda_function.handler"}
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("create_function", {**code, "Code": {"ZipFile": zip_bytes}}),
+        ("get_function", {}),
+        ("get_function_configuration", {}),
+        ("update_function_code", {"ZipFile": zip_bytes}),
+        ("update_function_configuration", {"Description": "moved"}),
+        ("publish_version", {}),
+        ("list_versions_by_function", {}),
+        ("create_alias", {"Name": "live", "FunctionVersion": "$LATEST"}),
+        ("get_alias", {"Name": "live"}),
+        ("update_alias", {"Name": "live", "Description": "moved"}),
+        ("delete_alias", {"Name": "live"}),
+        ("list_aliases", {}),
+        ("add_permission", {"StatementId": "s", "Action": "lambda:InvokeFunction"}),
+        ("remove_permission", {"StatementId": "s"}),
+        ("get_policy", {}),
+        ("invoke", {}),
+        ("invoke", {"InvocationType": "Event"}),
+        ("invoke_async", {"InvokeArgs": b"{}"}),
+        ("put_function_concurrency", {"ReservedConcurrentExecutions": 1}),
+        ("get_function_concurrency", {}),
+        ("delete_function_concurrency", {}),
+        ("put_provisioned_concurrency_config", {"ProvisionedConcurrentExecutions": 1}),
+        ("get_provisioned_concurrency_config", {"Qualifier": "1"}),
+        ("delete_provisioned_concurrency_config", {"Qualifier": "1"}),
+        ("list_provisioned_concurrency_configs", {}),
+        ("put_function_event_invoke_config", {"MaximumRetryAttempts": 0}),
+        ("update_function_event_invoke_config", {"MaximumRetryAttempts": 0}),
+        ("get_function_event_invoke_config", {}),
+        ("delete_function_event_invoke_config", {}),
+        ("list_function_event_invoke_configs", {}),
+        ("delete_function", {}),
+    ]
+    extra = {
+        "add_permission": {"Principal": "s3.amazonaws.com"},
+        "put_provisioned_concurrency_config": {"Qualifier": "1"},
+    }
+    named = [(op, {"FunctionName": ref, **params, **extra.get(op, {})}) for op, params in calls]
+    tagging = [
+        ("tag_resource", {"Resource": ref, "Tags": {"a": "1"}}),
+        ("untag_resource", {"Resource": ref, "TagKeys": ["a"]}),
+        ("list_tags", {"Resource": ref}),
+    ]
+    return named + tagging if ref.startswith("arn:") else named
+
+
+def assert_untouched(lam: Any, name: str) -> None:
+    """Nothing a refused call could have done to the local function of that name."""
+    assert lam.get_function_configuration(FunctionName=name)["Description"] == ""
+    versions = lam.list_versions_by_function(FunctionName=name)["Versions"]
+    assert [v["Version"] for v in versions] == ["$LATEST"]
+    assert lam.list_aliases(FunctionName=name)["Aliases"] == []
+    assert "Concurrency" not in lam.get_function(FunctionName=name)
+    assert lam.list_tags(Resource=f"{ARN_PREFIX}:000000000000:function:{name}")["Tags"] == {}
+    with pytest.raises(ClientError) as exc:
+        lam.get_policy(FunctionName=name)
+    assert error_of(exc)[0] == "ResourceNotFoundException"
+
+
+def test_arns_of_another_region_are_not_reachable_by_any_operation(lam: Any) -> None:
+    name = create_function(lam, HELLO)["FunctionName"]
+    for ref in (
+        f"arn:aws:lambda:eu-west-1:000000000000:function:{name}",
+        f"arn:aws:lambda:eu-west-1:000000000000:function:{name}:1",
+    ):
+        for operation, params in every_call_naming(ref):
+            with pytest.raises(ClientError) as exc:
+                getattr(lam, operation)(**params)
+            assert error_of(exc) == (
+                "ResourceNotFoundException",
+                "Functions from 'eu-west-1' are not reachable in this region ('us-east-1')",
+                404,
+            ), operation
+    assert_untouched(lam, name)
+
+
+def test_arns_of_another_account_are_denied_by_every_operation(lam: Any) -> None:
+    name = create_function(lam, HELLO)["FunctionName"]
+    actions = {"invoke": "InvokeFunction", "invoke_async": "InvokeFunction"}
+    for ref in (f"{ARN_PREFIX}:999999999999:function:{name}", f"999999999999:function:{name}"):
+        for operation, params in every_call_naming(ref):
+            with pytest.raises(ClientError) as exc:
+                getattr(lam, operation)(**params)
+            code, message, status = error_of(exc)
+            assert (code, status) == ("AccessDeniedException", 403), operation
+            action = "lambda:" + actions.get(operation, exc.value.operation_name)
+            resource = f"{ARN_PREFIX}:999999999999:function:{name}"
+            assert message.startswith(
+                f"User: arn:aws:iam::000000000000:root is not authorized to perform: {action} "
+                f"on resource: {resource}"
+            ), (operation, message)
+            assert message.endswith(f"because no resource-based policy allows the {action} action")
+    assert_untouched(lam, name)
+
+
+def test_the_node_region_counts_not_the_region_a_client_signs_for(server: Any, lam: Any) -> None:
+    arn = create_function(lam, HELLO)["FunctionArn"]
+    elsewhere = boto3.client(
+        "lambda",
+        endpoint_url=server.endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        config=Config(retries={"max_attempts": 1}),
+    )
+    # The ARNs the node hands out work whatever region the client is set to.
+    assert elsewhere.invoke(FunctionName=arn)["StatusCode"] == 200
+    with pytest.raises(ClientError) as exc:
+        elsewhere.invoke(FunctionName=arn.replace(":us-east-1:", ":eu-west-1:"))
+    assert error_of(exc)[1] == (
+        "Functions from 'eu-west-1' are not reachable in this region ('us-east-1')"
+    )
+
+
+def test_destinations_in_another_region_or_account_are_invalid(lam: Any) -> None:
+    name = create_function(lam, HELLO)["FunctionName"]
+    target = create_function(lam, HELLO)["FunctionName"]
+    for destination in (
+        f"arn:aws:lambda:eu-west-1:000000000000:function:{target}",
+        f"{ARN_PREFIX}:999999999999:function:{target}",
+    ):
+        with pytest.raises(ClientError) as exc:
+            lam.put_function_event_invoke_config(
+                FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": destination}}
+            )
+        assert error_of(exc) == (
+            "InvalidParameterValueException",
+            f"The destination ARN {destination} is invalid.",
+            400,
+        )
+    local = f"{ARN_PREFIX}:000000000000:function:{target}"
+    lam.put_function_event_invoke_config(
+        FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": local}}
+    )
 
 
 def test_create_existing_function_conflicts(lam: Any) -> None:

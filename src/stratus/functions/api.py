@@ -23,7 +23,7 @@ from stratus.errors import (
 from stratus.functions.aliases import AliasService, is_alias_name
 from stratus.functions.configuration import ConfigChange
 from stratus.functions.layers import LayerService
-from stratus.functions.model import FunctionVersion, parse_function_ref
+from stratus.functions.model import FunctionVersion, Home, parse_function_ref
 from stratus.functions.service import FunctionService
 from stratus.wire.types import OperationHandler, Params, RequestContext, Result
 
@@ -87,6 +87,7 @@ class FunctionsApi:
         self.links = links
         self.region = functions.region
         self.account_id = functions.account_id
+        self.home = Home(functions.region, functions.account_id)
 
     def operations(self) -> Mapping[str, OperationHandler]:
         return {
@@ -119,7 +120,7 @@ class FunctionsApi:
     # --- create / read ---------------------------------------------------------------
 
     def create_function(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         if ref.qualifier is not None:
             raise InvalidParameterValueException(
                 "Unsupported parameter: a function name with a qualifier cannot be created."
@@ -177,7 +178,9 @@ class FunctionsApi:
         return self.configuration(self.functions.get(name, qualifier))
 
     def get_function(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"], params.get("Qualifier"))
+        ref = parse_function_ref(
+            params["FunctionName"], params.get("Qualifier"), home=self.home, ctx=ctx
+        )
         config = self._lookup(ref.name, ref.qualifier)
         fn = self.functions.get(ref.name, config["Version"])
         host = ctx.headers.get("host", "127.0.0.1")
@@ -197,7 +200,9 @@ class FunctionsApi:
         return result
 
     def get_function_configuration(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"], params.get("Qualifier"))
+        ref = parse_function_ref(
+            params["FunctionName"], params.get("Qualifier"), home=self.home, ctx=ctx
+        )
         return self._lookup(ref.name, ref.qualifier)
 
     def list_functions(self, params: Params, ctx: RequestContext) -> Result:
@@ -220,7 +225,7 @@ class FunctionsApi:
     # --- update / delete -------------------------------------------------------------
 
     def update_function_code(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         if params.get("ImageUri"):
             raise _unsupported("ImageUri", "container images")
         if "ZipFile" not in params:
@@ -236,7 +241,7 @@ class FunctionsApi:
         return self.configuration(updated)
 
     def update_function_configuration(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         for member in ("VpcConfig", "DeadLetterConfig", "KMSKeyArn", "FileSystemConfigs"):
             if _meaningful(params.get(member)):
                 raise _unsupported(member, _UNSUPPORTED_CREATE[member])
@@ -261,7 +266,9 @@ class FunctionsApi:
         return self.configuration(updated)
 
     def delete_function(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"], params.get("Qualifier"))
+        ref = parse_function_ref(
+            params["FunctionName"], params.get("Qualifier"), home=self.home, ctx=ctx
+        )
         if is_alias_name(ref.qualifier):
             raise InvalidParameterValueException(
                 "Deleting an alias is done with DeleteAlias, not DeleteFunction."
@@ -271,8 +278,8 @@ class FunctionsApi:
 
     # --- tags and account ------------------------------------------------------------
 
-    def _tagged(self, arn: str) -> str:
-        ref = parse_function_ref(arn)
+    def _tagged(self, arn: str, ctx: RequestContext) -> str:
+        ref = parse_function_ref(arn, home=self.home, ctx=ctx)
         try:
             self.functions.get(ref.name)
         except ResourceNotFoundException as exc:
@@ -280,15 +287,15 @@ class FunctionsApi:
         return ref.name
 
     def tag_resource(self, params: Params, ctx: RequestContext) -> Result:
-        self.functions.set_tags(self._tagged(params["Resource"]), params["Tags"], [])
+        self.functions.set_tags(self._tagged(params["Resource"], ctx), params["Tags"], [])
         return {}
 
     def untag_resource(self, params: Params, ctx: RequestContext) -> Result:
-        self.functions.set_tags(self._tagged(params["Resource"]), {}, params["TagKeys"])
+        self.functions.set_tags(self._tagged(params["Resource"], ctx), {}, params["TagKeys"])
         return {}
 
     def list_tags(self, params: Params, ctx: RequestContext) -> Result:
-        return {"Tags": self.functions.tags(self._tagged(params["Resource"]))}
+        return {"Tags": self.functions.tags(self._tagged(params["Resource"], ctx))}
 
 
 def _meaningful(value: object) -> bool:

@@ -8,11 +8,19 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stratus.errors import InvalidParameterValueException
+from stratus.errors import (
+    AccessDeniedException,
+    InvalidParameterValueException,
+    ResourceNotFoundException,
+    StratusError,
+)
 from stratus.functions.layers import LayerVersion
 from stratus.functions.stamps import lambda_timestamp, new_revision_id
+
+if TYPE_CHECKING:
+    from stratus.wire.types import RequestContext
 
 LATEST = "$LATEST"
 
@@ -33,13 +41,83 @@ class FunctionRef:
     qualifier: str | None
 
 
-def parse_function_ref(value: str, qualifier: str | None = None) -> FunctionRef:
+@dataclass(frozen=True)
+class Home:
+    """The one region and account this node's functions live in: the ones its function
+    ARNs name (settings' `region` and `account_id`).
+
+    A full or partial ARN naming another region or account names no function here, and
+    Lambda refuses it before looking anything up. Rejected: comparing with the region of
+    the request's signature (`RequestContext.region`), as a multi-region emulator must:
+    Stratus accepts a signature scoped to any region but answers with ARNs of its own,
+    so a client configured for another region would be refused the very ARNs it had
+    just been given."""
+
+    region: str
+    account_id: str
+
+    def holds(self, value: str) -> bool:
+        """Whether `value`, if a function name or ARN at all, names this region and account."""
+        match = _FUNCTION_REF.match(value)
+        return match is None or self.admits(match)
+
+    def admits(self, match: re.Match[str]) -> bool:
+        """Whether a match of a function name or ARN names this region and account."""
+        region, account = match["region"], match["account"]
+        return (region is None or region == self.region) and (
+            account is None or account == self.account_id
+        )
+
+    def refusal(
+        self, match: re.Match[str], qualifier: str | None, ctx: RequestContext | None
+    ) -> StratusError:
+        """Lambda's answer to a function ARN (`match`) of another account or region."""
+        account, region = match["account"], match["region"]
+        if account is not None and account != self.account_id:
+            # Authorization comes first: no resource policy here can let anyone in, as
+            # that account has no functions on this node. With no request (a workflow's
+            # task), the node's own account is the caller.
+            operation = ctx.operation if ctx is not None else "Invoke"
+            action = _IAM_ACTIONS.get(operation, f"lambda:{operation}")
+            caller = (
+                ctx.principal.arn if ctx is not None else f"arn:aws:iam::{self.account_id}:root"
+            )
+            resource = function_arn(
+                region or self.region, account, match["name"], match["qualifier"] or qualifier
+            )
+            return AccessDeniedException(
+                f"User: {caller} is not authorized to perform: {action} on resource: "
+                f"{resource} because no resource-based policy allows the {action} action"
+            )
+        return ResourceNotFoundException(
+            f"Functions from '{region}' are not reachable in this region ('{self.region}')"
+        )
+
+
+#: Operations whose IAM action is not `lambda:<operation>`.
+_IAM_ACTIONS = {"Invoke": "lambda:InvokeFunction", "InvokeAsync": "lambda:InvokeFunction"}
+
+
+def parse_function_ref(
+    value: str,
+    qualifier: str | None = None,
+    *,
+    home: Home | None,
+    ctx: RequestContext | None = None,
+) -> FunctionRef:
     """Split a name, partial ARN or ARN (optionally qualified) into name and qualifier.
 
+    An ARN naming a region or account other than `home`'s is refused as Lambda refuses
+    it (`ctx`, the request, names the caller in an AccessDenied message). `home` is None
+    only where the node's region and account are not known; nothing is checked then.
     A qualifier in the ARN and a separate `Qualifier` must agree, as Lambda requires."""
     match = _FUNCTION_REF.match(value)
     if match is None:
         raise InvalidParameterValueException(f"Invalid function name or ARN: {value}")
+    # On the invoke path: a name without a colon names no region or account, and the
+    # substring test is cheaper than looking the groups up.
+    if home is not None and ":" in value and not home.admits(match):
+        raise home.refusal(match, qualifier, ctx)
     name = match["name"]
     if len(name) > 64:
         raise InvalidParameterValueException(

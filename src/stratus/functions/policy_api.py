@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from stratus.errors import RequestTooLargeException
-from stratus.functions.model import parse_function_ref
+from stratus.functions.model import Home, parse_function_ref
 from stratus.functions.policy import PolicyService
 from stratus.wire.types import OperationHandler, Params, RequestContext, Result
 
@@ -19,6 +19,7 @@ class PolicyApi:
 
     def __init__(self, policies: PolicyService) -> None:
         self.policies = policies
+        self.home = Home(policies.region, policies.account_id)
 
     def operations(self) -> Mapping[str, OperationHandler]:
         return {
@@ -36,7 +37,9 @@ class PolicyApi:
         )
 
     def add_permission(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"], params.get("Qualifier"))
+        ref = parse_function_ref(
+            params["FunctionName"], params.get("Qualifier"), home=self.home, ctx=ctx
+        )
         statement = self.policies.add(
             ref.name,
             ref.qualifier,
@@ -54,13 +57,17 @@ class PolicyApi:
         return {"Statement": statement}
 
     def remove_permission(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"], params.get("Qualifier"))
+        ref = parse_function_ref(
+            params["FunctionName"], params.get("Qualifier"), home=self.home, ctx=ctx
+        )
         self.policies.remove(
             ref.name, ref.qualifier, params["StatementId"], params.get("RevisionId")
         )
         return {}
 
     def get_policy(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"], params.get("Qualifier"))
+        ref = parse_function_ref(
+            params["FunctionName"], params.get("Qualifier"), home=self.home, ctx=ctx
+        )
         policy, revision_id = self.policies.get(ref.name, ref.qualifier)
         return {"Policy": policy, "RevisionId": revision_id}

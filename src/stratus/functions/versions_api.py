@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stratus.functions.aliases import Alias, AliasService
-from stratus.functions.model import parse_function_ref
+from stratus.functions.model import Home, parse_function_ref
 from stratus.functions.paging import index_page
 from stratus.functions.service import FunctionService
 from stratus.wire.types import OperationHandler, Params, RequestContext, Result
@@ -18,6 +18,7 @@ class VersionsApi:
     def __init__(self, functions: FunctionService, aliases: AliasService) -> None:
         self.functions = functions
         self.aliases = aliases
+        self.home = Home(functions.region, functions.account_id)
 
     def operations(self) -> Mapping[str, OperationHandler]:
         return {
@@ -52,7 +53,7 @@ class VersionsApi:
     # --- versions --------------------------------------------------------------------
 
     def publish_version(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         version = self.functions.publish(
             ref.name,
             params.get("CodeSha256"),
@@ -62,7 +63,7 @@ class VersionsApi:
         return self._configuration(version)
 
     def list_versions(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         versions = self.functions.versions(ref.name)
         page, marker = index_page(versions, params.get("Marker"), params.get("MaxItems", 50))
         result: dict[str, Any] = {"Versions": [self._configuration(v, True) for v in page]}
@@ -73,7 +74,7 @@ class VersionsApi:
     # --- aliases ---------------------------------------------------------------------
 
     def create_alias(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         alias = self.aliases.create(
             ref.name,
             params["Name"],
@@ -84,11 +85,11 @@ class VersionsApi:
         return self._alias(alias)
 
     def get_alias(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         return self._alias(self.aliases.get(ref.name, params["Name"]))
 
     def update_alias(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         alias = self.aliases.update(
             ref.name,
             params["Name"],
@@ -100,12 +101,12 @@ class VersionsApi:
         return self._alias(alias)
 
     def delete_alias(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         self.aliases.delete(ref.name, params["Name"])
         return {}
 
     def list_aliases(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         found = self.aliases.for_function(ref.name, params.get("FunctionVersion"))
         page, marker = index_page(found, params.get("Marker"), params.get("MaxItems", 50))
         result: dict[str, Any] = {"Aliases": [self._alias(a) for a in page]}

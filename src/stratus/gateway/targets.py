@@ -34,7 +34,10 @@ def function_target(uri: str) -> FunctionTarget:
             "URI."
         )
     try:
-        ref = parse_function_ref(ref_text)
+        # Not checked against the node's region and account: its callers do not hand
+        # them over yet, so an ARN of another region or account names the local function
+        # of that name (the Lambda API refuses such ARNs).
+        ref = parse_function_ref(ref_text, home=None)
     except StratusError as error:
         raise BadRequestException(f"Invalid integration URI specified: {uri}") from error
     return FunctionTarget(ref.name, ref.qualifier)

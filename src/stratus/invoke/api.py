@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from stratus.errors import InvalidParameterValueException
 from stratus.functions.api import FunctionsApi
-from stratus.functions.model import LATEST, parse_function_ref
+from stratus.functions.model import LATEST, Home, parse_function_ref
 from stratus.functions.paging import index_page
 from stratus.invoke.admission import Admission
 from stratus.invoke.event_config import EventInvokeConfig, EventInvokeConfigs, check_destinations
@@ -38,6 +38,7 @@ class InvokeApi:
         self.admission = admission
         self.provisioned = provisioned
         self.event_configs = event_configs
+        self.home = Home(self.functions.region, self.functions.account_id)
 
     def operations(self) -> Mapping[str, OperationHandler]:
         return {
@@ -61,7 +62,9 @@ class InvokeApi:
     # --- invoke ----------------------------------------------------------------------
 
     async def invoke(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"], params.get("Qualifier"))
+        ref = parse_function_ref(
+            params["FunctionName"], params.get("Qualifier"), home=self.home, ctx=ctx
+        )
         result = await self.invoker.invoke(
             ref.name,
             ref.qualifier,
@@ -82,7 +85,7 @@ class InvokeApi:
 
     async def invoke_async(self, params: Params, ctx: RequestContext) -> Result:
         """The deprecated InvokeAsync: an Event invocation with a raw body."""
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         body = params.get("InvokeArgs") or b""
         payload = body if isinstance(body, bytes) else body.read()
         await self.invoker.invoke(
@@ -93,7 +96,7 @@ class InvokeApi:
     # --- reserved concurrency --------------------------------------------------------
 
     def put_concurrency(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         value = params["ReservedConcurrentExecutions"]
         self.functions.get(ref.name)
         provisioned = self.provisioned.total(ref.name)
@@ -107,12 +110,12 @@ class InvokeApi:
         return {"ReservedConcurrentExecutions": value}
 
     def get_concurrency(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         value = self.functions.reserved_concurrency(ref.name)
         return {} if value is None else {"ReservedConcurrentExecutions": value}
 
     def delete_concurrency(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         self.functions.set_reserved_concurrency(ref.name, None)
         return {}
 
@@ -138,23 +141,29 @@ class InvokeApi:
     # --- provisioned concurrency -----------------------------------------------------
 
     async def put_provisioned(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"], params.get("Qualifier"))
+        ref = parse_function_ref(
+            params["FunctionName"], params.get("Qualifier"), home=self.home, ctx=ctx
+        )
         allocation = await self.provisioned.put(
             ref.name, ref.qualifier, params["ProvisionedConcurrentExecutions"]
         )
         return allocation.describe()
 
     async def get_provisioned(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"], params.get("Qualifier"))
+        ref = parse_function_ref(
+            params["FunctionName"], params.get("Qualifier"), home=self.home, ctx=ctx
+        )
         return self.provisioned.get(ref.name, ref.qualifier).describe()
 
     async def delete_provisioned(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"], params.get("Qualifier"))
+        ref = parse_function_ref(
+            params["FunctionName"], params.get("Qualifier"), home=self.home, ctx=ctx
+        )
         await self.provisioned.delete(ref.name, ref.qualifier)
         return {}
 
     async def list_provisioned(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         items = self.provisioned.for_function(ref.name)
         page, marker = index_page(items, params.get("Marker"), params.get("MaxItems", 50))
         result: dict[str, Any] = {
@@ -183,8 +192,10 @@ class InvokeApi:
             },
         }
 
-    def _target(self, params: Params) -> tuple[str, str]:
-        ref = parse_function_ref(params["FunctionName"], params.get("Qualifier"))
+    def _target(self, params: Params, ctx: RequestContext) -> tuple[str, str]:
+        ref = parse_function_ref(
+            params["FunctionName"], params.get("Qualifier"), home=self.home, ctx=ctx
+        )
         qualifier = ref.qualifier or LATEST
         self.invoker.aliases.resolve(ref.name, qualifier)
         return ref.name, qualifier
@@ -209,34 +220,39 @@ class InvokeApi:
             changes["on_failure"] = (destinations.get("OnFailure") or {}).get("Destination")
         if not 0 <= changes["max_retry_attempts"] <= 2:
             raise InvalidParameterValueException("MaximumRetryAttempts must be 0 to 2.")
+        for arn in (changes["on_success"], changes["on_failure"]):
+            # A function of another region or account cannot exist here, so it is refused
+            # as a missing destination function is.
+            if arn is not None and not self.home.holds(arn):
+                raise InvalidParameterValueException(f"The destination ARN {arn} is invalid.")
         check_destinations(
             changes["on_success"], changes["on_failure"], base.function_name, self.functions.exists
         )
         return EventInvokeConfig(base.function_name, base.qualifier, **changes)
 
     def put_event_config(self, params: Params, ctx: RequestContext) -> Result:
-        name, qualifier = self._target(params)
+        name, qualifier = self._target(params, ctx)
         config = self._configure(params, EventInvokeConfig(name, qualifier))
         return self._config_out(self.event_configs.put(config))
 
     def update_event_config(self, params: Params, ctx: RequestContext) -> Result:
-        name, qualifier = self._target(params)
+        name, qualifier = self._target(params, ctx)
         current = self.event_configs.get(name, qualifier, self.functions.arn(name, qualifier))
         config = self._configure(params, current)
         return self._config_out(self.event_configs.put(config))
 
     def get_event_config(self, params: Params, ctx: RequestContext) -> Result:
-        name, qualifier = self._target(params)
+        name, qualifier = self._target(params, ctx)
         arn = self.functions.arn(name, qualifier)
         return self._config_out(self.event_configs.get(name, qualifier, arn))
 
     def delete_event_config(self, params: Params, ctx: RequestContext) -> Result:
-        name, qualifier = self._target(params)
+        name, qualifier = self._target(params, ctx)
         self.event_configs.delete(name, qualifier, self.functions.arn(name, qualifier))
         return {}
 
     def list_event_configs(self, params: Params, ctx: RequestContext) -> Result:
-        ref = parse_function_ref(params["FunctionName"])
+        ref = parse_function_ref(params["FunctionName"], home=self.home, ctx=ctx)
         self.functions.get(ref.name)
         configs = self.event_configs.for_function(ref.name)
         page, marker = index_page(configs, params.get("Marker"), params.get("MaxItems", 50))

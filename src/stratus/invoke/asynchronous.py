@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from stratus.errors import ResourceNotFoundException, StratusError
-from stratus.functions.model import LATEST, parse_function_ref
+from stratus.functions.model import LATEST, Home, parse_function_ref
 from stratus.invoke.admission import SlotWaitExpired
 from stratus.invoke.async_queue import AsyncEvent, destination_record, now_ms
 from stratus.invoke.event_config import EventInvokeConfig, EventInvokeConfigs
@@ -22,6 +22,7 @@ class AsyncInvocations:
     def __init__(self, invoker: Invoker, configs: EventInvokeConfigs) -> None:
         self.invoker = invoker
         self.configs = configs
+        self.home = Home(invoker.functions.region, invoker.functions.account_id)
 
     async def attempt(self, event: AsyncEvent) -> str:
         """ "done", "retry" (a function error, counted) or "later" (not counted)."""
@@ -103,7 +104,13 @@ class AsyncInvocations:
         record = destination_record(
             event, arn, condition, count, response, result.payload if result else None
         )
-        ref = parse_function_ref(target)
+        try:
+            ref = parse_function_ref(target, home=self.home)
+        except StratusError as exc:
+            # Only a configuration stored before destinations were checked can name a
+            # function of another region or account; Lambda could not deliver there either.
+            log.warning("dropping the %s record of event %s: %s", condition, event.request_id, exc)
+            return
         if self.invoker.accept_event is not None:
             await self.invoker.accept_event(str(uuid.uuid4()), ref.name, ref.qualifier, record)
 

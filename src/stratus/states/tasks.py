@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from stratus.errors import ExecutionAlreadyExists, StratusError
-from stratus.functions.model import parse_function_ref
+from stratus.errors import AccessDeniedException, ExecutionAlreadyExists, StratusError
+from stratus.functions.model import Home, parse_function_ref
 from stratus.invoke.invoker import Invoker
 from stratus.states.activities import Activities, task_input
 from stratus.states.asl.errors import RUNTIME, StatesError
@@ -42,6 +42,9 @@ class NodeTasks:
         self.invoker = invoker
         self.callbacks = callbacks
         self.activities = activities
+        #: A task naming a function of another region or account fails as Lambda's
+        #: answer to the state machine's call would make it fail.
+        self.home = Home(invoker.functions.region, invoker.functions.account_id)
         #: Set once the Standard executions exist (they run tasks with this runner).
         self.standard: StandardExecutions | None = None
 
@@ -170,7 +173,9 @@ class NodeTasks:
     ) -> tuple[bytes, str, int]:
         """(payload, executed version, status); a function error is a StatesError."""
         try:
-            ref = parse_function_ref(function, qualifier if isinstance(qualifier, str) else None)
+            ref = parse_function_ref(
+                function, qualifier if isinstance(qualifier, str) else None, home=self.home
+            )
             result = await self.invoker.invoke(
                 ref.name,
                 ref.qualifier,
@@ -178,10 +183,18 @@ class NodeTasks:
                 invocation_type,
             )
         except StratusError as e:
-            raise StatesError(f"Lambda.{e.code}", e.message) from None
+            raise StatesError(_lambda_error(e), e.message) from None
         if result.function_error:
             raise _function_error(result.payload, result.function_error)
         return result.payload, result.executed_version, result.status
+
+
+def _lambda_error(error: StratusError) -> str:
+    """The error name Step Functions gives a failed call to Lambda: `Lambda.` and the
+    exception's name in AWS's Java SDK, which has none of its own for AccessDenied."""
+    if isinstance(error, AccessDeniedException):
+        return "Lambda.AWSLambdaException"
+    return f"Lambda.{error.code}"
 
 
 def _epoch_ms(seconds: float) -> int:
