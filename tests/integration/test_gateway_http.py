@@ -406,6 +406,22 @@ def test_errors_as_http_apis_answer(server: StratusServer, api_v2: str, api_v1: 
     assert unknown.status_code == 404
 
 
+def test_a_function_of_another_region_or_account_is_not_called(
+    server: StratusServer, v2: Any, echo_arn: str
+) -> None:
+    # The echo function exists here; ARNs naming it in another region or account name
+    # no function of this node, so the call fails as one to a missing function does.
+    elsewhere = [
+        echo_arn.replace(":us-east-1:", ":eu-west-1:"),
+        echo_arn.replace(":000000000000:", ":999999999999:"),
+    ]
+    assert all(arn != echo_arn for arn in elsewhere)
+    for arn in elsewhere:
+        answer = call(server, make_api(v2, arn), "GET", "/prod/x")
+        assert (answer.status_code, answer.json()) == (500, {"message": "Internal Server Error"})
+    assert event_of(call(server, make_api(v2, echo_arn), "GET", "/prod/x"))["rawPath"] == "/prod/x"
+
+
 def test_integration_timeout(server: StratusServer, v2: Any, echo_arn: str) -> None:
     api_id = v2.create_api(Name=unique("api"), ProtocolType="HTTP")["ApiId"]
     integration = v2.create_integration(

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
+from stratus.functions.model import Home
 from stratus.gateway.jwt_tokens import KeySets
 from stratus.gateway.requests import GatewayRequest
 from stratus.gateway.responses import GatewayResponse
@@ -79,6 +80,7 @@ class Backends:
     def __init__(self, invoker: Invoker, workflows: Workflows | None = None) -> None:
         self.invoker = invoker
         self.workflows = workflows
+        self.home = Home(invoker.functions.region, invoker.functions.account_id)
         self._http: httpx.AsyncClient | None = None
         #: JWT authorizers' issuer keys, fetched with the same client.
         self.key_sets = KeySets(self.http_client)
@@ -86,6 +88,9 @@ class Backends:
 
     async def invoke(self, target: FunctionTarget, payload: bytes, timeout: float) -> InvokeResult:
         """Invoke the function synchronously, waiting at most `timeout` seconds."""
+        if not self.home.holds(target.arn):
+            # No function of this node: the call fails as one to a missing function does.
+            raise IntegrationFailure(f"Function not found: {target.arn}")
         task = asyncio.ensure_future(self.invoker.invoke(target.name, target.qualifier, payload))
         done, _ = await asyncio.wait({task}, timeout=timeout)
         if not done:

@@ -21,6 +21,9 @@ class FunctionTarget:
 
     name: str
     qualifier: str | None
+    #: The function ARN as the URI gives it: it may name another region or account,
+    #: which no function of this node is in (checked when it is called).
+    arn: str = ""
 
 
 def function_target(uri: str) -> FunctionTarget:
@@ -34,13 +37,12 @@ def function_target(uri: str) -> FunctionTarget:
             "URI."
         )
     try:
-        # Not checked against the node's region and account: its callers do not hand
-        # them over yet, so an ARN of another region or account names the local function
-        # of that name (the Lambda API refuses such ARNs).
+        # The region and account are checked at the call (`Backends.invoke`): API Gateway
+        # takes such a URI, and its calls then fail as for a missing function.
         ref = parse_function_ref(ref_text, home=None)
     except StratusError as error:
         raise BadRequestException(f"Invalid integration URI specified: {uri}") from error
-    return FunctionTarget(ref.name, ref.qualifier)
+    return FunctionTarget(ref.name, ref.qualifier, ref_text)
 
 
 def check_http_uri(uri: str | None) -> str:
