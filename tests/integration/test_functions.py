@@ -49,7 +49,9 @@ def test_create_reports_pending_then_active_with_aws_fields(lam: Any) -> None:
     )
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
     assert created["State"] == "Pending"
+    assert created["StateReason"] == "The function is being created."
     assert created["StateReasonCode"] == "Creating"
+    assert "LastUpdateStatus" not in created  # as in Lambda's answers: no update yet
     assert created["CodeSha256"] == base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
     assert created["CodeSize"] == len(zip_bytes)
     assert created["Timeout"] == 3 and created["MemorySize"] == 128
@@ -369,6 +371,9 @@ def test_update_code_and_configuration(lam: Any) -> None:
     new_zip = make_zip({"lambda_function.py": "def handler(e, c):\n    return 2\n"})
     updated = lam.update_function_code(FunctionName=name, ZipFile=new_zip)
     assert updated["LastUpdateStatus"] == "InProgress"
+    # Lambda's words for any update, as its answers record them.
+    assert updated["LastUpdateStatusReason"] == "The function is being created."
+    assert updated["LastUpdateStatusReasonCode"] == "Creating"
     assert updated["CodeSha256"] == base64.b64encode(hashlib.sha256(new_zip).digest()).decode()
     assert updated["RevisionId"] != before["RevisionId"]
     lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})

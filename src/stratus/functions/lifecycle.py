@@ -10,10 +10,12 @@ from stratus.functions.model import FunctionVersion, lambda_timestamp, new_revis
 
 
 def _in_progress() -> dict[str, Any]:
+    # Lambda's words for any update in progress, recorded in its answers to
+    # UpdateFunctionCode and UpdateFunctionConfiguration: "created", code "Creating".
     return {
         "last_update_status": "InProgress",
-        "last_update_status_reason": "The function is being updated.",
-        "last_update_status_reason_code": None,
+        "last_update_status_reason": "The function is being created.",
+        "last_update_status_reason_code": "Creating",
         "revision_id": new_revision_id(),
         "last_modified": lambda_timestamp(),
     }

@@ -236,13 +236,16 @@ class FunctionVersion:
             "TracingConfig": {"Mode": self.tracing_mode},
             "RevisionId": self.revision_id,
             "State": self.state,
-            "LastUpdateStatus": self.last_update_status,
             "PackageType": "Zip",
             "Architectures": list(self.architectures),
             "EphemeralStorage": {"Size": self.ephemeral_storage},
             "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
             "LoggingConfig": {"LogFormat": self.log_format, "LogGroup": self.effective_log_group},
         }
+        if self.state != "Pending":
+            # A function being created has had no update yet: Lambda's CreateFunction
+            # answer has no LastUpdateStatus, and it is "Successful" once Active.
+            config["LastUpdateStatus"] = self.last_update_status
         if self.environment:
             config["Environment"] = {"Variables": dict(self.environment)}
         if self.layers:
