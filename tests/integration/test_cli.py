@@ -79,7 +79,8 @@ def test_deploy_invoke_list_and_logs(server: Any, tmp_path: Path) -> None:
     assert json.loads(stratus(server, "invoke", name).stdout) == "v2"
 
     listed = stratus(server, "functions")
-    assert name in listed.stdout
+    row = next(line for line in listed.stdout.splitlines() if line.startswith(name + "\t"))
+    assert row.split("\t")[5] == "Active"  # the state, which ListFunctions leaves out
     logs = stratus(server, "logs", name)
     assert "cli says 21" in logs.stdout
 

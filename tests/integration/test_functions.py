@@ -356,6 +356,12 @@ def test_list_functions_pages_with_marker(new_server: Any) -> None:
         pages += 1
     assert seen == names
     assert pages == 3
+    # Lambda's reference: ListFunctions answers a subset; the state fields are
+    # GetFunction's.
+    lam.get_waiter("function_active_v2").wait(FunctionName=names[0])
+    listed = lam.list_functions()["Functions"]
+    assert all("State" not in f and "LastUpdateStatus" not in f for f in listed)
+    assert lam.get_function_configuration(FunctionName=names[0])["State"] == "Active"
     paginated = [
         f["FunctionName"]
         for p in lam.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": 2})

@@ -25,7 +25,8 @@ def functions(endpoint_url: EndpointOpt = None, data_dir: DataDirOpt = None) -> 
     header = ("name", "runtime", "handler", "memory", "timeout", "state", "last modified")
     rows: list[tuple[str, ...]] = []
     try:
-        for page in conn.client("lambda").get_paginator("list_functions").paginate():
+        client = conn.client("lambda")
+        for page in client.get_paginator("list_functions").paginate():
             rows += [
                 (
                     fn["FunctionName"],
@@ -33,7 +34,7 @@ def functions(endpoint_url: EndpointOpt = None, data_dir: DataDirOpt = None) -> 
                     fn["Handler"],
                     f"{fn['MemorySize']} MB",
                     f"{fn['Timeout']} s",
-                    fn.get("State", ""),
+                    _state(client, fn["FunctionName"]),
                     fn["LastModified"],
                 )
                 for fn in page["Functions"]
@@ -50,6 +51,16 @@ def functions(endpoint_url: EndpointOpt = None, data_dir: DataDirOpt = None) -> 
     else:
         for row in [header, *rows]:
             print("\t".join(row))
+
+
+def _state(client: Any, name: str) -> str:
+    """A function's state: ListFunctions leaves it out, as Lambda's does."""
+    try:
+        return str(client.get_function_configuration(FunctionName=name).get("State", ""))
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+            return "Deleted"  # between the listing and this call
+        raise
 
 
 @app.command()

@@ -214,7 +214,9 @@ class FunctionsApi:
         )
         result: dict[str, Any] = {
             "Functions": [
-                fn.to_configuration(self.region, self.account_id, among_versions=every_version)
+                fn.to_configuration(
+                    self.region, self.account_id, among_versions=every_version, listed=True
+                )
                 for fn in page
             ]
         }

@@ -24,6 +24,16 @@ if TYPE_CHECKING:
 
 LATEST = "$LATEST"
 
+#: The fields of a configuration ListFunctions leaves out.
+_STATE_FIELDS = (
+    "State",
+    "StateReason",
+    "StateReasonCode",
+    "LastUpdateStatus",
+    "LastUpdateStatusReason",
+    "LastUpdateStatusReasonCode",
+)
+
 # name | name:qualifier | account:function:name[:q]
 # | arn:aws:lambda:region:account:function:name[:q]
 _FUNCTION_REF = re.compile(
@@ -212,11 +222,13 @@ class FunctionVersion:
     # --- the wire shape -----------------------------------------------------------
 
     def to_configuration(
-        self, region: str, account_id: str, *, among_versions: bool = False
+        self, region: str, account_id: str, *, among_versions: bool = False, listed: bool = False
     ) -> dict[str, Any]:
         """The `FunctionConfiguration` shape Lambda returns. `$LATEST`'s ARN is the
         unqualified one, except `among_versions` (ListVersionsByFunction, ListFunctions
-        with `FunctionVersion=ALL`), where Lambda qualifies it as the others are."""
+        with `FunctionVersion=ALL`), where Lambda qualifies it as the others are.
+        `listed` (ListFunctions) leaves out the state fields, as Lambda's reference says
+        ListFunctions does: GetFunction has them."""
         qualified = among_versions or self.version != LATEST
         config: dict[str, Any] = {
             "FunctionName": self.name,
@@ -257,4 +269,7 @@ class FunctionVersion:
             "LastUpdateStatusReasonCode": self.last_update_status_reason_code,
         }
         config.update({k: v for k, v in optional.items() if v is not None})
+        if listed:
+            for key in _STATE_FIELDS:
+                config.pop(key, None)
         return config
