@@ -56,6 +56,8 @@ def test_publish_list_and_invoke_versions(lam: Any) -> None:
 
     listed = lam.list_versions_by_function(FunctionName=name)["Versions"]
     assert [v["Version"] for v in listed] == ["$LATEST", "1", "2"]
+    # As Lambda's recorded answers show, list items leave the state fields to GetFunction.
+    assert not any("State" in v or "LastUpdateStatus" in v for v in listed)
     # Among versions, $LATEST's ARN is qualified like the others' (elsewhere it is not).
     arn = lam.get_function_configuration(FunctionName=name)["FunctionArn"]
     assert [v["FunctionArn"] for v in listed] == [f"{arn}:$LATEST", f"{arn}:1", f"{arn}:2"]

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 LATEST = "$LATEST"
 
-#: The fields of a configuration ListFunctions leaves out.
+#: The fields of a configuration ListFunctions and ListVersionsByFunction leave out.
 _STATE_FIELDS = (
     "State",
     "StateReason",
@@ -227,8 +227,9 @@ class FunctionVersion:
         """The `FunctionConfiguration` shape Lambda returns. `$LATEST`'s ARN is the
         unqualified one, except `among_versions` (ListVersionsByFunction, ListFunctions
         with `FunctionVersion=ALL`), where Lambda qualifies it as the others are.
-        `listed` (ListFunctions) leaves out the state fields, as Lambda's reference says
-        ListFunctions does: GetFunction has them."""
+        `listed` (ListFunctions, ListVersionsByFunction) leaves out the state fields, as
+        Lambda's reference says ListFunctions does and its recorded answers show for both:
+        GetFunction has them."""
         qualified = among_versions or self.version != LATEST
         config: dict[str, Any] = {
             "FunctionName": self.name,

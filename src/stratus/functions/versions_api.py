@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stratus.functions.aliases import Alias, AliasService
-from stratus.functions.model import Home, parse_function_ref
+from stratus.functions.model import FunctionVersion, Home, parse_function_ref
 from stratus.functions.paging import index_page
 from stratus.functions.service import FunctionService
 from stratus.wire.types import OperationHandler, Params, RequestContext, Result
@@ -31,11 +31,10 @@ class VersionsApi:
             "ListAliases": self.list_aliases,
         }
 
-    def _configuration(self, fn: Any, among_versions: bool = False) -> dict[str, Any]:
-        return dict(
-            fn.to_configuration(
-                self.functions.region, self.functions.account_id, among_versions=among_versions
-            )
+    def _configuration(self, fn: FunctionVersion, listed: bool = False) -> dict[str, Any]:
+        """A version's configuration; `listed` as ListVersionsByFunction gives it."""
+        return fn.to_configuration(
+            self.functions.region, self.functions.account_id, among_versions=listed, listed=listed
         )
 
     def _alias(self, alias: Alias) -> dict[str, Any]:
