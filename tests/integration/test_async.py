@@ -230,6 +230,25 @@ def test_event_invoke_config_operations(lam: Any) -> None:
     )
     assert updated["MaximumRetryAttempts"] == 1
     assert updated["DestinationConfig"] == {"OnSuccess": {}, "OnFailure": {"Destination": target}}
+    # Settings not given are left out of the answers, as Lambda's are (the defaults
+    # apply): a Put replaces the whole configuration, an Update keeps what it does not set.
+    only_retries = lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0)
+    assert only_retries["MaximumRetryAttempts"] == 0
+    assert "MaximumEventAgeInSeconds" not in only_retries
+    assert only_retries["DestinationConfig"] == {"OnSuccess": {}, "OnFailure": {}}
+    only_destination = lam.put_function_event_invoke_config(
+        FunctionName=name, DestinationConfig={"OnFailure": {"Destination": target}}
+    )
+    assert "MaximumRetryAttempts" not in only_destination
+    assert "MaximumEventAgeInSeconds" not in only_destination
+    aged = lam.update_function_event_invoke_config(FunctionName=name, MaximumEventAgeInSeconds=90)
+    assert aged["MaximumEventAgeInSeconds"] == 90 and "MaximumRetryAttempts" not in aged
+    assert aged["DestinationConfig"]["OnFailure"] == {"Destination": target}
+    updated = lam.put_function_event_invoke_config(
+        FunctionName=name,
+        MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": target}},
+    )
     listed = lam.list_function_event_invoke_configs(FunctionName=name)
     assert len(listed["FunctionEventInvokeConfigs"]) == 1
     ghost = target.rsplit(":", 1)[0] + ":no-such-function"

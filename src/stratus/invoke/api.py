@@ -180,17 +180,22 @@ class InvokeApi:
     # --- event invoke configuration --------------------------------------------------
 
     def _config_out(self, config: EventInvokeConfig) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "LastModified": dt.datetime.fromtimestamp(config.last_modified, dt.UTC),
             "FunctionArn": self.functions.arn(config.function_name, config.qualifier),
-            "MaximumRetryAttempts": config.max_retry_attempts,
-            "MaximumEventAgeInSeconds": config.max_event_age,
             # Both members are always there, empty when not set, as Lambda answers.
             "DestinationConfig": {
                 "OnSuccess": {"Destination": config.on_success} if config.on_success else {},
                 "OnFailure": {"Destination": config.on_failure} if config.on_failure else {},
             },
         }
+        # The error handling settings only when set, as Lambda answers (the defaults
+        # apply otherwise).
+        if config.max_retry_attempts is not None:
+            out["MaximumRetryAttempts"] = config.max_retry_attempts
+        if config.max_event_age is not None:
+            out["MaximumEventAgeInSeconds"] = config.max_event_age
+        return out
 
     def _target(self, params: Params, ctx: RequestContext) -> tuple[str, str]:
         ref = parse_function_ref(
@@ -208,27 +213,24 @@ class InvokeApi:
             raise InvalidParameterValueException(
                 "You must specify at least one of error handling or destination setting."
             )
+        retries: int | None = params.get("MaximumRetryAttempts", base.max_retry_attempts)
+        max_age: int | None = params.get("MaximumEventAgeInSeconds", base.max_event_age)
+        on_success, on_failure = base.on_success, base.on_failure
         destinations = params.get("DestinationConfig")
-        changes = {
-            "max_retry_attempts": params.get("MaximumRetryAttempts", base.max_retry_attempts),
-            "max_event_age": params.get("MaximumEventAgeInSeconds", base.max_event_age),
-            "on_success": base.on_success,
-            "on_failure": base.on_failure,
-        }
         if destinations is not None:
-            changes["on_success"] = (destinations.get("OnSuccess") or {}).get("Destination")
-            changes["on_failure"] = (destinations.get("OnFailure") or {}).get("Destination")
-        if not 0 <= changes["max_retry_attempts"] <= 2:
+            on_success = (destinations.get("OnSuccess") or {}).get("Destination")
+            on_failure = (destinations.get("OnFailure") or {}).get("Destination")
+        if retries is not None and not 0 <= retries <= 2:
             raise InvalidParameterValueException("MaximumRetryAttempts must be 0 to 2.")
-        for arn in (changes["on_success"], changes["on_failure"]):
+        for arn in (on_success, on_failure):
             # A function of another region or account cannot exist here, so it is refused
             # as a missing destination function is.
             if arn is not None and not self.home.holds(arn):
                 raise InvalidParameterValueException(f"The destination ARN {arn} is invalid.")
-        check_destinations(
-            changes["on_success"], changes["on_failure"], base.function_name, self.functions.exists
+        check_destinations(on_success, on_failure, base.function_name, self.functions.exists)
+        return EventInvokeConfig(
+            base.function_name, base.qualifier, retries, max_age, on_success, on_failure
         )
-        return EventInvokeConfig(base.function_name, base.qualifier, **changes)
 
     def put_event_config(self, params: Params, ctx: RequestContext) -> Result:
         name, qualifier = self._target(params, ctx)

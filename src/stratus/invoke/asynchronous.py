@@ -35,7 +35,7 @@ class AsyncInvocations:
         config = self.configs.effective(event.function_name, event.qualifier)
         # Destination records name the version that was asked for: $LATEST when none was.
         arn = invoker.functions.arn(event.function_name, event.qualifier or LATEST)
-        expires_at = event.accepted_at + config.max_event_age * 1000
+        expires_at = event.accepted_at + config.max_age * 1000
         if now_ms() > expires_at:
             return await self._expired(config, event, arn)
         try:
@@ -70,7 +70,7 @@ class AsyncInvocations:
         if result.function_error is None:
             await self._destination(config.on_success, event, arn, "Success", result, count)
             return "done"
-        if count > config.max_retry_attempts:
+        if count > config.retries:
             await self._destination(
                 config.on_failure, event, arn, "RetriesExhausted", result, count
             )

@@ -36,11 +36,23 @@ class EventInvokeConfig:
 
     function_name: str
     qualifier: str = LATEST
-    max_retry_attempts: int = DEFAULT_RETRIES
-    max_event_age: int = DEFAULT_MAX_AGE
+    #: As set (None: not set, and Lambda's answers leave it out); `retries` and
+    #: `max_age` are what applies.
+    max_retry_attempts: int | None = None
+    max_event_age: int | None = None
     on_success: str | None = None
     on_failure: str | None = None
     last_modified: float = dataclasses.field(default_factory=time.time)
+
+    @property
+    def retries(self) -> int:
+        """How many times a failed event is retried."""
+        return DEFAULT_RETRIES if self.max_retry_attempts is None else self.max_retry_attempts
+
+    @property
+    def max_age(self) -> int:
+        """How long, in seconds, an event may wait to run."""
+        return DEFAULT_MAX_AGE if self.max_event_age is None else self.max_event_age
 
 
 def check_destinations(
