@@ -87,6 +87,8 @@ class Node:
         self.functions = FunctionService(self.engine, code, settings.region, settings.account_id)
         self.aliases = AliasService(self.engine, self.functions)
         self.logs = LogStore(self.engine)
+        #: Set once the node stops (ends the SDK directory's in-use marks).
+        self._stopped = threading.Event()
         self.sdk = runtime_sdk.prepare(settings.cache_dir)
         if self.sdk is not None:
             threading.Thread(target=self._compile_sdk, name="sdk-compile", daemon=True).start()
@@ -212,6 +214,7 @@ class Node:
             self.demo = await asyncio.to_thread(deploy_demo, self.functions, self.settings)
 
     async def stop(self) -> None:
+        self._stopped.set()
         await self.express.close()
         await self.standard.close()
         await self.gateway.close()
@@ -224,8 +227,10 @@ class Node:
         self.engine.dispose()
 
     def _compile_sdk(self) -> None:
+        """Compile the SDK for every runtime, then keep its directory marked in use."""
         assert self.sdk is not None
         self.sdk.compile_all(runtime.interpreter for runtime in available_runtimes())
+        self.sdk.keep_marked(self._stopped)
 
     def _forget_deleted(self, name: str) -> None:
         """A deleted function's settings go with it (its logs stay, as on Lambda)."""

@@ -10,6 +10,11 @@ layers, so a function or layer that packages its own boto3 (or urllib3, or dateu
 imports that one, as on Lambda. An isolated instance sees the directory read-only at its
 own path, so that module paths are the same inside and out.
 
+A new set of versions (boto3 upgraded) makes a new directory; the old ones go once no
+server has used them for `STALE_AFTER`: every server marks its own directory in use when
+it starts and every `MARK_EVERY` while it runs, and removes the others it finds stale
+(`prune`), so a directory a running server's instances mount stays.
+
 Importing boto3 takes about 300 ms, most of a cold start. A function whose code mentions
 boto3 or botocore, and packages none of these modules itself, starts from a zygote that
 imported boto3 already (`preload`): its `import boto3` is a dictionary lookup.
@@ -24,6 +29,8 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
@@ -49,6 +56,13 @@ PRELOAD = ("boto3", "boto3.s3.inject")
 SCAN_BYTES = 8 << 20
 SCAN_FILES = 2000
 _MENTION = re.compile(rb"\b(?:boto3|botocore)\b")
+#: An SDK directory of other versions that no server has marked in use for this long
+#: is removed, and so is a build a crash left unfinished.
+STALE_AFTER = 7 * 24 * 3600
+#: How often a running server marks its SDK directory in use.
+MARK_EVERY = 6 * 3600
+#: The file whose modification time says when a server last used a directory.
+_IN_USE = ".in-use"
 
 
 @dataclass(frozen=True)
@@ -81,6 +95,18 @@ class RuntimeSdk:
     def compile_all(self, interpreters: Iterable[str]) -> None:
         for interpreter in interpreters:
             self.compile(interpreter)
+
+    def mark_in_use(self) -> None:
+        """Say that a server uses this directory now (see `prune`)."""
+        try:
+            (self.directory / _IN_USE).touch()
+        except OSError as e:
+            log.warning("cannot mark %s in use: %s", self.directory, e)
+
+    def keep_marked(self, stop: threading.Event) -> None:
+        """Mark the directory in use every `MARK_EVERY` until `stop` is set."""
+        while not stop.wait(MARK_EVERY):
+            self.mark_in_use()
 
     def preload(
         self, code_dir: Path, layers_dir: Path | None, runtime: str, environment: Mapping[str, str]
@@ -116,7 +142,31 @@ def prepare(cache_dir: Path) -> RuntimeSdk | None:
         except OSError as e:
             log.warning("functions get no boto3: cannot build %s: %s", directory, e)
             return None
-    return RuntimeSdk(directory, versions["boto3"])
+    prepared = RuntimeSdk(directory, versions["boto3"])
+    prepared.mark_in_use()
+    prune(cache_dir, keep=directory)
+    return prepared
+
+
+def prune(cache_dir: Path, keep: Path, now: float | None = None) -> list[Path]:
+    """Remove the SDK directories (and unfinished builds) other than `keep` that no
+    server has marked in use for `STALE_AFTER`; return what was removed. A directory
+    never marked (made before marks existed) counts from its own last change."""
+    now = time.time() if now is None else now
+    removed = []
+    for path in sorted(cache_dir.glob("sdk-*")) + sorted(cache_dir.glob(".building-*")):
+        if path == keep or not path.is_dir():
+            continue
+        try:
+            marker = path / _IN_USE
+            used = (marker if marker.exists() else path).stat().st_mtime
+        except OSError:
+            continue  # another server removed it just now
+        if now - used > STALE_AFTER:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+            log.info("removed %s: no server has used it for %d days", path, STALE_AFTER // 86400)
+    return removed
 
 
 def _source(name: str) -> Path:
