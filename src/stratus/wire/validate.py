@@ -16,6 +16,7 @@ import functools
 import re
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.model import OperationModel, Shape
@@ -27,6 +28,8 @@ Check = Callable[[Any, str, list[str]], None]
 
 _NUMERIC = frozenset({"integer", "long", "short", "byte", "float", "double", "bigdecimal"})
 _SIZED = frozenset({"string", "blob", "list", "map"})
+#: Shapes whose members are checked on their own.
+_NESTED = frozenset({"structure", "list", "map"})
 
 
 @functools.cache
@@ -164,93 +167,132 @@ class _Compiler:
         return check_items
 
     def _map_entries(self, shape: Shape, sensitive: bool) -> Check | None:
-        key_check = self.compile(shape.key, sensitive)
-        value_check = self.compile(shape.value, sensitive)
-        if key_check is None and value_check is None:
+        # Coral reports entry problems against the map, once for its keys and once for
+        # its values. For scalar keys and values it shows the whole map and every
+        # constraint of the key or value shape, broken or not (Lambda's "Value '{2=2.0}'
+        # at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map
+        # value must satisfy constraint: [Member must have value less than or equal to
+        # 1.0, Member must have value greater than or equal to 0.0]"); otherwise each
+        # entry's problems, wrapped in brackets.
+        hide = sensitive or bool(shape.metadata.get("sensitive"))
+        sides: list[tuple[str, tuple[_Rule, ...], Check | None]] = []
+        for side, label in ((shape.key, "Map keys"), (shape.value, "Map value")):
+            rules = _scalar_rules(side) if side.type_name not in _NESTED else None
+            if rules is not None:
+                if rules:
+                    sides.append((label, rules, None))
+                continue
+            check = self.compile(side, sensitive)
+            if check is not None:
+                sides.append((label, (), check))
+        if not sides:
             return None
+        frozen_sides = tuple(sides)
 
         def check_entries(value: Any, path: str, out: list[str]) -> None:
-            for key, item in value.items():
-                # Coral reports entry problems against the map, wrapped in brackets.
-                if key_check is not None:
-                    found: list[str] = []
-                    key_check(key, path, found)
-                    out.extend(_wrap(found, "Map keys must satisfy constraint"))
-                if value_check is not None and item is not None:
-                    found = []
-                    value_check(item, path, found)
-                    out.extend(_wrap(found, "Map value must satisfy constraint"))
+            for label, rules, check in frozen_sides:
+                members = value.keys() if label == "Map keys" else value.values()
+                if check is None:
+                    if any(r.broken(m) for m in members if m is not None for r in rules):
+                        listed = ", ".join(r.message for r in _coral_order(rules))
+                        constraint = f"{label} must satisfy constraint: [{listed}]"
+                        out.append(_violation(value, path, constraint, hide))
+                    continue
+                for member in members:
+                    if member is not None:
+                        found: list[str] = []
+                        check(member, path, found)
+                        out.extend(_wrap(found, f"{label} must satisfy constraint"))
 
         return check_entries
 
     def _scalar(self, shape: Shape, sensitive: bool, element: Check | None) -> Check | None:
-        metadata = shape.metadata
-        kind = shape.type_name
-        hide = sensitive or kind == "blob"
-        low = metadata.get("min")
-        high = metadata.get("max")
-        enum = tuple(metadata.get("enum") or ())
-        pattern = compile_pattern(metadata["pattern"]) if "pattern" in metadata else None
-        rules: list[Callable[[Any], str | None]] = []
-        if kind in _SIZED:
-            if low:  # a minimum of 0 holds for every value
-                rules.append(_min_length(low))
-            if high is not None:
-                rules.append(_max_length(high))
-        elif kind in _NUMERIC:
-            if low is not None:
-                rules.append(_min_value(low))
-            if high is not None:
-                rules.append(_max_value(high))
-        if kind == "string":
-            if enum:
-                rules.append(_one_of(enum))
-            if pattern is not None:
-                rules.append(_matches(pattern, metadata["pattern"]))
+        hide = sensitive or shape.type_name == "blob"
+        rules = _scalar_rules(shape)
         if not rules and element is None:
             return None
-        frozen_rules = tuple(rules)
 
         def check_scalar(value: Any, path: str, out: list[str]) -> None:
-            for rule in frozen_rules:
-                constraint = rule(value)
-                if constraint is not None:
-                    out.append(_violation(value, path, constraint, hide))
+            for rule in rules:
+                if rule.broken(value):
+                    out.append(_violation(value, path, rule.message, hide))
             if element is not None:
                 element(value, path, out)
 
         return check_scalar
 
 
-def _min_length(low: int) -> Callable[[Any], str | None]:
-    message = f"Member must have length greater than or equal to {low}"
-    return lambda value: message if len(value) < low else None
+@dataclass(frozen=True)
+class _Rule:
+    """One constraint of a shape: AWS's words for it, and the test a value breaks."""
+
+    message: str
+    broken: Callable[[Any], bool]
+    #: Where it comes when AWS lists every constraint of a shape (maximum first).
+    rank: int
 
 
-def _max_length(high: int) -> Callable[[Any], str | None]:
-    message = f"Member must have length less than or equal to {high}"
-    return lambda value: message if len(value) > high else None
+def _scalar_rules(shape: Shape) -> tuple[_Rule, ...]:
+    """The constraints of a shape on its own value (length, range, enum, pattern)."""
+    metadata = shape.metadata
+    kind = shape.type_name
+    low = metadata.get("min")
+    high = metadata.get("max")
+    rules: list[_Rule] = []
+    if kind in _SIZED:
+        if low:  # a minimum of 0 holds for every value
+            rules.append(
+                _Rule(
+                    f"Member must have length greater than or equal to {low}",
+                    lambda v: len(v) < low,
+                    1,
+                )
+            )
+        if high is not None:
+            rules.append(
+                _Rule(
+                    f"Member must have length less than or equal to {high}",
+                    lambda v: len(v) > high,
+                    0,
+                )
+            )
+    elif kind in _NUMERIC:
+        if low is not None:
+            rules.append(
+                _Rule(
+                    f"Member must have value greater than or equal to {low}", lambda v: v < low, 1
+                )
+            )
+        if high is not None:
+            rules.append(
+                _Rule(f"Member must have value less than or equal to {high}", lambda v: v > high, 0)
+            )
+    if kind == "string":
+        enum = tuple(metadata.get("enum") or ())
+        if enum:
+            allowed = frozenset(enum)
+            listed = ", ".join(enum)
+            rules.append(
+                _Rule(
+                    f"Member must satisfy enum value set: [{listed}]", lambda v: v not in allowed, 2
+                )
+            )
+        if "pattern" in metadata:
+            pattern = compile_pattern(metadata["pattern"])
+            if pattern is not None:
+                source = metadata["pattern"]
+                rules.append(
+                    _Rule(
+                        f"Member must satisfy regular expression pattern: {source}",
+                        lambda v: pattern.fullmatch(v) is None,
+                        3,
+                    )
+                )
+    return tuple(rules)
 
 
-def _min_value(low: float) -> Callable[[Any], str | None]:
-    message = f"Member must have value greater than or equal to {low}"
-    return lambda value: message if value < low else None
-
-
-def _max_value(high: float) -> Callable[[Any], str | None]:
-    message = f"Member must have value less than or equal to {high}"
-    return lambda value: message if value > high else None
-
-
-def _one_of(enum: tuple[str, ...]) -> Callable[[Any], str | None]:
-    allowed = frozenset(enum)
-    message = f"Member must satisfy enum value set: [{', '.join(enum)}]"
-    return lambda value: message if value not in allowed else None
-
-
-def _matches(pattern: re.Pattern[str], source: str) -> Callable[[Any], str | None]:
-    message = f"Member must satisfy regular expression pattern: {source}"
-    return lambda value: message if pattern.fullmatch(value) is None else None
+def _coral_order(rules: tuple[_Rule, ...]) -> list[_Rule]:
+    return sorted(rules, key=lambda rule: rule.rank)
 
 
 def _wrap(found: list[str], prefix: str) -> list[str]:

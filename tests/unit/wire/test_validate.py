@@ -147,6 +147,28 @@ def test_sensitive_values_are_not_echoed() -> None:
     assert "Value at 'environment.variables' failed to satisfy constraint: Map keys must" in message
 
 
+def test_map_entries_are_reported_once_against_the_whole_map() -> None:
+    # Lambda's words for an out-of-range routing weight: the whole map, and every
+    # constraint of its values (maximum first), broken or not.
+    weights = {"2": 2.0, "3": 0.5, "4": 7.0}
+    message = _errors(
+        "CreateAlias",
+        {
+            "FunctionName": "f",
+            "Name": "live",
+            "FunctionVersion": "1",
+            "RoutingConfig": {"AdditionalVersionWeights": weights},
+        },
+    )
+
+    assert message == (
+        "1 validation error detected: Value '{2=2.0, 3=0.5, 4=7.0}' at "
+        "'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map value "
+        "must satisfy constraint: [Member must have value less than or equal to 1.0, "
+        "Member must have value greater than or equal to 0.0]"
+    )
+
+
 def test_java_style_lookbehinds_work() -> None:
     message = _errors(
         "CreateFunction",
