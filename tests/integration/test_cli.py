@@ -85,6 +85,24 @@ def test_deploy_invoke_list_and_logs(server: Any, tmp_path: Path) -> None:
     assert "cli says 21" in logs.stdout
 
 
+def test_env_points_the_stratus_cli_at_the_same_server(server: Any) -> None:
+    exports = stratus(server, "env", "--data-dir", str(server.data_dir)).stdout
+    variables = dict(line.removeprefix("export ").split("=", 1) for line in exports.splitlines())
+    assert variables["AWS_ENDPOINT_URL"] == server.endpoint
+    assert variables["STRATUS_DATA_DIR"] == str(server.data_dir.resolve())
+    # A shell that ran `eval "$(stratus env --data-dir ...)"`: only those exports.
+    shell = {k: v for k, v in os.environ.items() if not k.startswith(("STRATUS_", "AWS_"))}
+    listed = subprocess.run(
+        [sys.executable, "-m", "stratus.cli.main", "functions"],
+        env={**shell, **variables},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith("name\truntime")
+
+
 def test_invoke_of_a_failing_function_exits_non_zero(server: Any, tmp_path: Path) -> None:
     source = tmp_path / unique("bad")
     source.mkdir()

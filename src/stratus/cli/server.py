@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from typing import Annotated
 
 import typer
@@ -40,8 +41,12 @@ def serve(
 
 @app.command()
 def env(endpoint_url: EndpointOpt = None, data_dir: DataDirOpt = None) -> None:
-    """Print shell exports that point the AWS CLI and SDKs at Stratus."""
+    """Print shell exports that point the AWS CLI and SDKs at Stratus (and, with
+    --data-dir, the stratus CLI at that server too)."""
     conn = _connection(endpoint_url, data_dir)
+    if data_dir is not None:
+        # So that the stratus CLI in this shell finds the same server and keys.
+        print(f"export STRATUS_DATA_DIR={shlex.quote(str(data_dir.resolve()))}")
     print(f"export AWS_ACCESS_KEY_ID={conn.keys.access_key_id}")
     print(f"export AWS_SECRET_ACCESS_KEY={conn.keys.secret_access_key}")
     print(f"export AWS_DEFAULT_REGION={conn.region}")
