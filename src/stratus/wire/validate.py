@@ -155,7 +155,25 @@ class _Compiler:
         return check_structure
 
     def _list_items(self, shape: Shape, sensitive: bool) -> Check | None:
-        item_check = self.compile(shape.member, sensitive)
+        member = shape.member
+        if member.type_name not in _NESTED:
+            # Scalar items: Coral reports them against the list, with the whole list and
+            # every constraint of its members ("Value '[sparc]' at 'architectures' failed
+            # to satisfy constraint: Member must satisfy constraint: [Member must satisfy
+            # enum value set: [x86_64, arm64]]").
+            rules = _scalar_rules(member)
+            if not rules:
+                return None
+            hide = sensitive or bool(member.metadata.get("sensitive"))
+            listed = ", ".join(rule.message for rule in _coral_order(rules))
+            constraint = f"Member must satisfy constraint: [{listed}]"
+
+            def check_scalars(value: Any, path: str, out: list[str]) -> None:
+                if any(rule.broken(item) for item in value if item is not None for rule in rules):
+                    out.append(_violation(value, path, constraint, hide))
+
+            return check_scalars
+        item_check = self.compile(member, sensitive)
         if item_check is None:
             return None
 

@@ -111,13 +111,47 @@ def test_nested_members_are_named_with_dots() -> None:
     assert "Value 'Loud' at 'tracingConfig.mode' failed" in message
 
 
-def test_list_members_are_located_by_position() -> None:
+def test_scalar_list_members_are_reported_against_the_list() -> None:
     message = _errors(
-        "CreateFunction",
-        {"FunctionName": "f", "Role": ROLE, "Code": {}, "Architectures": ["sparc"]},
+        "PublishLayerVersion",
+        {
+            "LayerName": "l",
+            "Content": {},
+            "CompatibleArchitectures": ["x86_64", "sparc"],
+        },
     )
 
-    assert "Value 'sparc' at 'architectures.1.member' failed to satisfy constraint" in message
+    assert message == (
+        "1 validation error detected: Value '[x86_64, sparc]' at 'compatibleArchitectures' "
+        "failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy "
+        "enum value set: [x86_64, arm64]]"
+    )
+
+
+def test_list_constraints_are_listed_maximum_first() -> None:
+    # As a real UpdateFunctionConfiguration answer words a bad layer ARN.
+    message = _errors("UpdateFunctionConfiguration", {"FunctionName": "f", "Layers": ["x"]})
+
+    assert message.startswith(
+        "1 validation error detected: Value '[x]' at 'layers' failed to satisfy constraint: "
+        "Member must satisfy constraint: [Member must have length less than or equal to 2048, "
+        "Member must have length greater than or equal to 1, Member must satisfy regular "
+        "expression pattern: "
+    )
+
+
+def test_structure_list_members_are_located_by_position() -> None:
+    message = _errors(
+        "CreateFunction",
+        {
+            "FunctionName": "f",
+            "Role": ROLE,
+            "Code": {},
+            "FileSystemConfigs": [{"Arn": "x", "LocalMountPath": "/mnt/a"}],
+        },
+    )
+
+    assert "at 'fileSystemConfigs.1.member.arn' failed to satisfy constraint" in message
 
 
 def test_list_lengths_are_checked() -> None:
