@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,18 +161,7 @@ class _Compiler:
             # every constraint of its members ("Value '[sparc]' at 'architectures' failed
             # to satisfy constraint: Member must satisfy constraint: [Member must satisfy
             # enum value set: [x86_64, arm64]]").
-            rules = _scalar_rules(member)
-            if not rules:
-                return None
-            hide = sensitive or bool(member.metadata.get("sensitive"))
-            listed = ", ".join(rule.message for rule in _coral_order(rules))
-            constraint = f"Member must satisfy constraint: [{listed}]"
-
-            def check_scalars(value: Any, path: str, out: list[str]) -> None:
-                if any(rule.broken(item) for item in value if item is not None for rule in rules):
-                    out.append(_violation(value, path, constraint, hide))
-
-            return check_scalars
+            return _members_check(member, sensitive, "Member", lambda value: value)
         item_check = self.compile(member, sensitive)
         if item_check is None:
             return None
@@ -192,35 +181,24 @@ class _Compiler:
         # value must satisfy constraint: [Member must have value less than or equal to
         # 1.0, Member must have value greater than or equal to 0.0]"); otherwise each
         # entry's problems, wrapped in brackets.
-        hide = sensitive or bool(shape.metadata.get("sensitive"))
-        sides: list[tuple[str, tuple[_Rule, ...], Check | None]] = []
-        for side, label in ((shape.key, "Map keys"), (shape.value, "Map value")):
-            rules = _scalar_rules(side) if side.type_name not in _NESTED else None
-            if rules is not None:
-                if rules:
-                    sides.append((label, rules, None))
-                continue
-            check = self.compile(side, sensitive)
+        checks = []
+        for side, label, pick in (
+            (shape.key, "Map keys", _keys),
+            (shape.value, "Map value", _values),
+        ):
+            if side.type_name not in _NESTED:
+                check = _members_check(side, sensitive, label, pick)
+            else:
+                check = _entries_check(self.compile(side, sensitive), label, pick)
             if check is not None:
-                sides.append((label, (), check))
-        if not sides:
+                checks.append(check)
+        if not checks:
             return None
-        frozen_sides = tuple(sides)
+        frozen_checks = tuple(checks)
 
         def check_entries(value: Any, path: str, out: list[str]) -> None:
-            for label, rules, check in frozen_sides:
-                members = value.keys() if label == "Map keys" else value.values()
-                if check is None:
-                    if any(r.broken(m) for m in members if m is not None for r in rules):
-                        listed = ", ".join(r.message for r in _coral_order(rules))
-                        constraint = f"{label} must satisfy constraint: [{listed}]"
-                        out.append(_violation(value, path, constraint, hide))
-                    continue
-                for member in members:
-                    if member is not None:
-                        found: list[str] = []
-                        check(member, path, found)
-                        out.extend(_wrap(found, f"{label} must satisfy constraint"))
+            for check in frozen_checks:
+                check(value, path, out)
 
         return check_entries
 
@@ -309,8 +287,49 @@ def _scalar_rules(shape: Shape) -> tuple[_Rule, ...]:
     return tuple(rules)
 
 
-def _coral_order(rules: tuple[_Rule, ...]) -> list[_Rule]:
-    return sorted(rules, key=lambda rule: rule.rank)
+def _members_check(
+    shape: Shape, sensitive: bool, label: str, pick: Callable[[Any], Iterable[Any]]
+) -> Check | None:
+    """One violation against a list or map (`pick` gives its items, keys or values) when
+    any of them breaks a constraint of `shape`, listing all of them as Coral does."""
+    rules = _scalar_rules(shape)
+    if not rules:
+        return None
+    hide = sensitive or bool(shape.metadata.get("sensitive")) or shape.type_name == "blob"
+    listed = ", ".join(rule.message for rule in sorted(rules, key=lambda rule: rule.rank))
+    constraint = f"{label} must satisfy constraint: [{listed}]"
+
+    def check_members(value: Any, path: str, out: list[str]) -> None:
+        if any(rule.broken(m) for m in pick(value) if m is not None for rule in rules):
+            out.append(_violation(value, path, constraint, hide))
+
+    return check_members
+
+
+def _entries_check(
+    check: Check | None, label: str, pick: Callable[[Any], Iterable[Any]]
+) -> Check | None:
+    """Each key or value (a structure, list or map) checked on its own, its problems
+    wrapped in brackets against the map."""
+    if check is None:
+        return None
+
+    def check_each(value: Any, path: str, out: list[str]) -> None:
+        for member in pick(value):
+            if member is not None:
+                found: list[str] = []
+                check(member, path, found)
+                out.extend(_wrap(found, f"{label} must satisfy constraint"))
+
+    return check_each
+
+
+def _keys(value: Any) -> Iterable[Any]:
+    return value.keys()
+
+
+def _values(value: Any) -> Iterable[Any]:
+    return value.values()
 
 
 def _wrap(found: list[str], prefix: str) -> list[str]:
