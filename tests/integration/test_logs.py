@@ -30,3 +30,18 @@ def test_a_large_batch_reads_back_whole_and_in_order(server: StratusServer) -> N
     assert stream["firstEventTimestamp"] == 1_700_000_000_000
     assert stream["lastEventTimestamp"] == 1_700_000_000_332
     assert stream["lastIngestionTime"] >= events["events"][-1]["ingestionTime"]
+
+
+def test_model_violations_are_invalid_parameters_as_logs_names_them(
+    server: StratusServer,
+) -> None:
+    # CloudWatch Logs answers "1 validation error detected: ..." as
+    # InvalidParameterException, where Lambda and the others say ValidationException.
+    logs = server.client("logs", parameter_validation=False)
+    with pytest.raises(logs.exceptions.InvalidParameterException) as caught:
+        logs.describe_log_groups(limit=0)
+    error = caught.value.response["Error"]
+    assert error["Message"] == (
+        "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: "
+        "Member must have value greater than or equal to 1"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from stratus.errors import ValidationException
 from stratus.gateway.errors import BadRequestException
 from stratus.wire.types import OperationHandler
 
@@ -30,3 +31,6 @@ class GatewayService:
 
     def request_too_large(self, operation: str, limit: int) -> Exception:
         return BadRequestException(f"Request body is larger than {limit} bytes")
+
+    def invalid_request(self, message: str) -> Exception:
+        return ValidationException(message)

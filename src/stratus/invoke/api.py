@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from stratus.errors import InvalidParameterValueException
+from stratus.errors import InvalidParameterValueException, ValidationException
 from stratus.functions.api import FunctionsApi
 from stratus.functions.model import LATEST, Home, parse_function_ref
 from stratus.functions.paging import index_page
@@ -292,3 +292,6 @@ class LambdaApi:
 
     def request_too_large(self, operation: str, limit: int) -> Exception:
         return self.functions_api.request_too_large(operation, limit)
+
+    def invalid_request(self, message: str) -> Exception:
+        return ValidationException(message)

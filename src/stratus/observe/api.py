@@ -47,6 +47,11 @@ class LogsApi:
     def request_too_large(self, operation: str, limit: int) -> Exception:
         return InvalidParameterException(f"Request must be smaller than {limit} bytes")
 
+    def invalid_request(self, message: str) -> Exception:
+        # CloudWatch Logs answers model violations with its own name for a bad
+        # parameter (InvalidParameterException: 1 validation error detected: ...).
+        return InvalidParameterException(message)
+
     def _group_arn(self, name: str) -> str:
         return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}"
 

@@ -89,6 +89,9 @@ class StepFunctionsApi:
             )
         return InvalidDefinition(f"Invalid State Machine Definition: 'larger than {limit} bytes'")
 
+    def invalid_request(self, message: str) -> Exception:
+        return ValidationException(message)
+
     # --- state machines --------------------------------------------------------------
 
     def create_state_machine(self, params: Params, ctx: RequestContext) -> Result:

@@ -104,10 +104,12 @@ class WireApp:
             bound = bind_service(service)
             if bound.protocol == "json":
                 protocol: WireProtocol = JsonProtocol(bound.model, bound.json_version)
-                endpoint = _Endpoint(bound, protocol, RequestValidator())
+                endpoint = _Endpoint(bound, protocol, RequestValidator(service.invalid_request))
                 self._json_endpoints[bound.target_prefix] = endpoint
                 continue
-            endpoint = _Endpoint(bound, RestJsonProtocol(bound.model), RequestValidator())
+            endpoint = _Endpoint(
+                bound, RestJsonProtocol(bound.model), RequestValidator(service.invalid_request)
+            )
             for name in bound.model.operation_names:
                 http = bound.model.operation_model(name).http
                 routes.append(

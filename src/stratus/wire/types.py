@@ -64,6 +64,12 @@ class Service(Protocol):
         """The error for a body over `limit` (its wording differs per service)."""
         ...
 
+    def invalid_request(self, message: str) -> Exception:
+        """The error for parameters that break the model's constraints ("1 validation
+        error detected: ..."): ValidationException, except where a service names it
+        otherwise."""
+        ...
+
 
 class CredentialStore(Protocol):
     """Looks up the secret for an access key id."""

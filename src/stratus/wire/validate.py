@@ -74,12 +74,15 @@ def _violation(value: Any, path: str, constraint: str, hide_value: bool) -> str:
 class RequestValidator:
     """Checks an operation's parsed parameters against its input shape."""
 
-    def __init__(self) -> None:
+    def __init__(self, error: Callable[[str], Exception] = ValidationException) -> None:
         self._checks: dict[str, Check | None] = {}
         self._lock = threading.Lock()
+        #: The service's error for a request that breaks the model (its message given).
+        self._error = error
 
     def validate(self, operation: OperationModel, params: Mapping[str, Any]) -> None:
-        """Raise `ValidationException` listing every violation, or return quietly."""
+        """Raise the service's error (`ValidationException` unless it names another)
+        listing every violation, or return quietly."""
         try:
             check = self._checks[operation.name]
         except KeyError:
@@ -96,9 +99,7 @@ class RequestValidator:
         if violations:
             count = len(violations)
             noun = "error" if count == 1 else "errors"
-            raise ValidationException(
-                f"{count} validation {noun} detected: " + "; ".join(violations)
-            )
+            raise self._error(f"{count} validation {noun} detected: " + "; ".join(violations))
 
 
 class _Compiler:
@@ -161,7 +162,7 @@ class _Compiler:
             # every constraint of its members ("Value '[sparc]' at 'architectures' failed
             # to satisfy constraint: Member must satisfy constraint: [Member must satisfy
             # enum value set: [x86_64, arm64]]").
-            return _members_check(member, sensitive, "Member", lambda value: value)
+            return _members_check(member, sensitive, "Member", lambda value: value, True)
         item_check = self.compile(member, sensitive)
         if item_check is None:
             return None
@@ -204,14 +205,16 @@ class _Compiler:
 
     def _scalar(self, shape: Shape, sensitive: bool, element: Check | None) -> Check | None:
         hide = sensitive or shape.type_name == "blob"
-        rules = _scalar_rules(shape)
+        rules = tuple(
+            (rule.message, rule.broken) for rule in _scalar_rules(shape) if rule.broken is not None
+        )
         if not rules and element is None:
             return None
 
         def check_scalar(value: Any, path: str, out: list[str]) -> None:
-            for rule in rules:
-                if rule.broken(value):
-                    out.append(_violation(value, path, rule.message, hide))
+            for message, broken in rules:
+                if broken(value):
+                    out.append(_violation(value, path, message, hide))
             if element is not None:
                 element(value, path, out)
 
@@ -220,10 +223,11 @@ class _Compiler:
 
 @dataclass(frozen=True)
 class _Rule:
-    """One constraint of a shape: AWS's words for it, and the test a value breaks."""
+    """One constraint of a shape: AWS's words for it, and the test a value breaks (None
+    for one that is only ever listed: a minimum of 0, or a pattern Python cannot read)."""
 
     message: str
-    broken: Callable[[Any], bool]
+    broken: Callable[[Any], bool] | None
     #: Where it comes when AWS lists every constraint of a shape (maximum first).
     rank: int
 
@@ -236,71 +240,61 @@ def _scalar_rules(shape: Shape) -> tuple[_Rule, ...]:
     high = metadata.get("max")
     rules: list[_Rule] = []
     if kind in _SIZED:
-        if low:  # a minimum of 0 holds for every value
-            rules.append(
-                _Rule(
-                    f"Member must have length greater than or equal to {low}",
-                    lambda v: len(v) < low,
-                    1,
-                )
-            )
         if high is not None:
-            rules.append(
-                _Rule(
-                    f"Member must have length less than or equal to {high}",
-                    lambda v: len(v) > high,
-                    0,
-                )
-            )
-    elif kind in _NUMERIC:
+            message = f"Member must have length less than or equal to {high}"
+            rules.append(_Rule(message, lambda v: len(v) > high, 0))
         if low is not None:
-            rules.append(
-                _Rule(
-                    f"Member must have value greater than or equal to {low}", lambda v: v < low, 1
-                )
-            )
+            message = f"Member must have length greater than or equal to {low}"
+            rules.append(_Rule(message, (lambda v: len(v) < low) if low else None, 1))
+    elif kind in _NUMERIC:
         if high is not None:
-            rules.append(
-                _Rule(f"Member must have value less than or equal to {high}", lambda v: v > high, 0)
-            )
+            message = f"Member must have value less than or equal to {high}"
+            rules.append(_Rule(message, lambda v: v > high, 0))
+        if low is not None:
+            message = f"Member must have value greater than or equal to {low}"
+            rules.append(_Rule(message, lambda v: v < low, 1))
     if kind == "string":
         enum = tuple(metadata.get("enum") or ())
         if enum:
             allowed = frozenset(enum)
-            listed = ", ".join(enum)
-            rules.append(
-                _Rule(
-                    f"Member must satisfy enum value set: [{listed}]", lambda v: v not in allowed, 2
-                )
-            )
+            message = f"Member must satisfy enum value set: [{', '.join(enum)}]"
+            rules.append(_Rule(message, lambda v: v not in allowed, 2))
         if "pattern" in metadata:
-            pattern = compile_pattern(metadata["pattern"])
-            if pattern is not None:
-                source = metadata["pattern"]
-                rules.append(
-                    _Rule(
-                        f"Member must satisfy regular expression pattern: {source}",
-                        lambda v: pattern.fullmatch(v) is None,
-                        3,
-                    )
-                )
+            source = metadata["pattern"]
+            pattern = compile_pattern(source)
+            message = f"Member must satisfy regular expression pattern: {source}"
+            test = (lambda v: pattern.fullmatch(v) is None) if pattern is not None else None
+            rules.append(_Rule(message, test, 3))
     return tuple(rules)
 
 
+def _tests(rules: tuple[_Rule, ...]) -> tuple[Callable[[Any], bool], ...]:
+    """The tests of the rules a value can break."""
+    return tuple(rule.broken for rule in rules if rule.broken is not None)
+
+
 def _members_check(
-    shape: Shape, sensitive: bool, label: str, pick: Callable[[Any], Iterable[Any]]
+    shape: Shape,
+    sensitive: bool,
+    label: str,
+    pick: Callable[[Any], Iterable[Any]],
+    not_null: bool = False,
 ) -> Check | None:
     """One violation against a list or map (`pick` gives its items, keys or values) when
-    any of them breaks a constraint of `shape`, listing all of them as Coral does."""
+    any of them breaks a constraint of `shape`, listing all of them as Coral does (and,
+    for list items, that they must not be null)."""
     rules = _scalar_rules(shape)
-    if not rules:
+    tests = _tests(rules)
+    if not tests:
         return None
     hide = sensitive or bool(shape.metadata.get("sensitive")) or shape.type_name == "blob"
-    listed = ", ".join(rule.message for rule in sorted(rules, key=lambda rule: rule.rank))
-    constraint = f"{label} must satisfy constraint: [{listed}]"
+    listed = [rule.message for rule in sorted(rules, key=lambda rule: rule.rank)]
+    if not_null:
+        listed.append("Member must not be null")
+    constraint = f"{label} must satisfy constraint: [{', '.join(listed)}]"
 
     def check_members(value: Any, path: str, out: list[str]) -> None:
-        if any(rule.broken(m) for m in pick(value) if m is not None for rule in rules):
+        if any(test(m) for m in pick(value) if m is not None for test in tests):
             out.append(_violation(value, path, constraint, hide))
 
     return check_members

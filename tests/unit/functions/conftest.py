@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from botocore.config import Config
 
-from stratus.errors import ResourceNotFoundException
+from stratus.errors import ResourceNotFoundException, ValidationException
 from stratus.functions.code import CodeStore
 from stratus.functions.layers import LayerService
 from stratus.functions.layers_api import LayersApi
@@ -92,6 +92,9 @@ class ControlPlane:
 
     def request_too_large(self, operation: str, limit: int) -> Exception:
         return self.parts[0].request_too_large(operation, limit)
+
+    def invalid_request(self, message: str) -> Exception:
+        return ValidationException(message)
 
 
 @dataclass

@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from botocore.config import Config
 
-from stratus.errors import RequestTooLargeException
+from stratus.errors import RequestTooLargeException, ValidationException
 from stratus.wire import WireApp
 from stratus.wire.types import OperationHandler, Params, Principal, RequestContext, Result
 
@@ -75,6 +75,9 @@ class FakeService:
         return RequestTooLargeException(
             f"Request must be smaller than {limit} bytes for the {operation} operation"
         )
+
+    def invalid_request(self, message: str) -> Exception:
+        return ValidationException(message)
 
     def last(self, operation: str) -> Call:
         found = [call for call in self.calls if call.operation == operation]

@@ -124,8 +124,39 @@ def test_scalar_list_members_are_reported_against_the_list() -> None:
     assert message == (
         "1 validation error detected: Value '[x86_64, sparc]' at 'compatibleArchitectures' "
         "failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy "
-        "enum value set: [x86_64, arm64]]"
+        "enum value set: [x86_64, arm64], Member must not be null]"
     )
+
+
+def test_a_list_lists_a_minimum_of_0_and_its_not_null() -> None:
+    # Word for word as real CreateFunctionUrlConfig answers give it (OPTIONS is 7 long).
+    message = _errors(
+        "CreateFunctionUrlConfig",
+        {
+            "FunctionName": "f",
+            "AuthType": "NONE",
+            "Cors": {"AllowMethods": ["GET", "POST", "OPTIONS"]},
+        },
+    )
+
+    assert message == (
+        "1 validation error detected: Value '[GET, POST, OPTIONS]' at 'cors.allowMethods' "
+        "failed to satisfy constraint: Member must satisfy constraint: [Member must have "
+        "length less than or equal to 6, Member must have length greater than or equal to 0, "
+        "Member must satisfy regular expression pattern: .*, Member must not be null]"
+    )
+
+
+def test_a_pattern_python_cannot_read_is_still_listed() -> None:
+    message = _errors(
+        "TagResource",
+        {"Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "Tags": {"k": "v" * 300}},
+    )
+
+    assert (
+        "Map value must satisfy constraint: [Member must have length less than or equal" in message
+    )
+    assert "Member must satisfy regular expression pattern: ([\\p{L}\\p{Z}" in message
 
 
 def test_list_constraints_are_listed_maximum_first() -> None:
