@@ -23,7 +23,7 @@ from stratus.errors import (
 from stratus.functions.aliases import AliasService, is_alias_name
 from stratus.functions.configuration import ConfigChange
 from stratus.functions.layers import LayerService
-from stratus.functions.model import FunctionVersion, Home, parse_function_ref
+from stratus.functions.model import FunctionVersion, parse_function_ref
 from stratus.functions.service import FunctionService
 from stratus.wire.types import OperationHandler, Params, RequestContext, Result
 
@@ -87,7 +87,7 @@ class FunctionsApi:
         self.links = links
         self.region = functions.region
         self.account_id = functions.account_id
-        self.home = Home(functions.region, functions.account_id)
+        self.home = functions.home
 
     def operations(self) -> Mapping[str, OperationHandler]:
         return {

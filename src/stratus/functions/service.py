@@ -35,6 +35,7 @@ from stratus.functions.lifecycle import _in_progress, _settled
 from stratus.functions.model import (
     LATEST,
     FunctionVersion,
+    Home,
     function_arn,
     lambda_timestamp,
     new_revision_id,
@@ -62,6 +63,8 @@ class FunctionService:
         self.code = code
         self.region = region
         self.account_id = account_id
+        #: The region and account function ARNs must name to name a function here.
+        self.home = Home(region, account_id)
         self._latest: dict[str, FunctionVersion] = {}
         #: Published versions by function, then by number ("1", "2", ...), in order.
         self._versions: dict[str, dict[str, FunctionVersion]] = {}

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stratus.functions.aliases import Alias, AliasService
-from stratus.functions.model import FunctionVersion, Home, parse_function_ref
+from stratus.functions.model import FunctionVersion, parse_function_ref
 from stratus.functions.paging import index_page
 from stratus.functions.service import FunctionService
 from stratus.wire.types import OperationHandler, Params, RequestContext, Result
@@ -18,7 +18,7 @@ class VersionsApi:
     def __init__(self, functions: FunctionService, aliases: AliasService) -> None:
         self.functions = functions
         self.aliases = aliases
-        self.home = Home(functions.region, functions.account_id)
+        self.home = functions.home
 
     def operations(self) -> Mapping[str, OperationHandler]:
         return {

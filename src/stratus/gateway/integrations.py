@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 import httpx
 
-from stratus.functions.model import Home
 from stratus.gateway.jwt_tokens import KeySets
 from stratus.gateway.requests import GatewayRequest
 from stratus.gateway.responses import GatewayResponse
@@ -80,7 +79,7 @@ class Backends:
     def __init__(self, invoker: Invoker, workflows: Workflows | None = None) -> None:
         self.invoker = invoker
         self.workflows = workflows
-        self.home = Home(invoker.functions.region, invoker.functions.account_id)
+        self.home = invoker.functions.home
         self._http: httpx.AsyncClient | None = None
         #: JWT authorizers' issuer keys, fetched with the same client.
         self.key_sets = KeySets(self.http_client)

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from stratus.errors import InvalidParameterValueException, ValidationException
 from stratus.functions.api import FunctionsApi
-from stratus.functions.model import LATEST, Home, parse_function_ref
+from stratus.functions.model import LATEST, parse_function_ref
 from stratus.functions.paging import index_page
 from stratus.invoke.admission import Admission
 from stratus.invoke.event_config import EventInvokeConfig, EventInvokeConfigs, check_destinations
@@ -38,7 +38,7 @@ class InvokeApi:
         self.admission = admission
         self.provisioned = provisioned
         self.event_configs = event_configs
-        self.home = Home(self.functions.region, self.functions.account_id)
+        self.home = self.functions.home
 
     def operations(self) -> Mapping[str, OperationHandler]:
         return {
@@ -222,12 +222,9 @@ class InvokeApi:
             on_failure = (destinations.get("OnFailure") or {}).get("Destination")
         if retries is not None and not 0 <= retries <= 2:
             raise InvalidParameterValueException("MaximumRetryAttempts must be 0 to 2.")
-        for arn in (on_success, on_failure):
-            # A function of another region or account cannot exist here, so it is refused
-            # as a missing destination function is.
-            if arn is not None and not self.home.holds(arn):
-                raise InvalidParameterValueException(f"The destination ARN {arn} is invalid.")
-        check_destinations(on_success, on_failure, base.function_name, self.functions.exists)
+        check_destinations(
+            on_success, on_failure, base.function_name, self.functions.exists, self.home
+        )
         return EventInvokeConfig(
             base.function_name, base.qualifier, retries, max_age, on_success, on_failure
         )

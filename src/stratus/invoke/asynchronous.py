@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from stratus.errors import ResourceNotFoundException, StratusError
-from stratus.functions.model import LATEST, Home, parse_function_ref
+from stratus.functions.model import LATEST, parse_function_ref
 from stratus.invoke.admission import SlotWaitExpired
 from stratus.invoke.async_queue import AsyncEvent, destination_record, now_ms
 from stratus.invoke.event_config import EventInvokeConfig, EventInvokeConfigs
@@ -22,7 +22,7 @@ class AsyncInvocations:
     def __init__(self, invoker: Invoker, configs: EventInvokeConfigs) -> None:
         self.invoker = invoker
         self.configs = configs
-        self.home = Home(invoker.functions.region, invoker.functions.account_id)
+        self.home = invoker.functions.home
 
     async def attempt(self, event: AsyncEvent) -> str:
         """ "done", "retry" (a function error, counted) or "later" (not counted)."""

@@ -17,7 +17,7 @@ from stratus.errors import (
     NotImplementedException,
     ResourceNotFoundException,
 )
-from stratus.functions.model import LATEST
+from stratus.functions.model import LATEST, Home
 from stratus.store.schema import event_invoke_configs
 
 DEFAULT_RETRIES = 2
@@ -56,13 +56,22 @@ class EventInvokeConfig:
 
 
 def check_destinations(
-    on_success: str | None, on_failure: str | None, own_name: str, exists: Callable[[str], bool]
+    on_success: str | None,
+    on_failure: str | None,
+    own_name: str,
+    exists: Callable[[str], bool],
+    home: Home,
 ) -> None:
     """Lambda's checks on a configuration's destinations: a function other than this one
-    that exists; queues, topics, buses and buckets come later."""
+    that exists (so of this region and account); queues, topics, buses and buckets come
+    later."""
     for arn in (on_success, on_failure):
         if arn is None:
             continue
+        if not home.holds(arn):
+            # A function of another region or account cannot exist here, so it is
+            # refused as a missing destination function is.
+            raise InvalidParameterValueException(f"The destination ARN {arn} is invalid.")
         match = _FUNCTION_ARN.match(arn)
         if match is not None:
             if match["name"] == own_name:

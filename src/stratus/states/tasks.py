@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stratus.errors import AccessDeniedException, ExecutionAlreadyExists, StratusError
-from stratus.functions.model import Home, parse_function_ref
+from stratus.functions.model import parse_function_ref
 from stratus.invoke.invoker import Invoker
 from stratus.states.activities import Activities, task_input
 from stratus.states.asl.errors import RUNTIME, StatesError
@@ -44,7 +44,7 @@ class NodeTasks:
         self.activities = activities
         #: A task naming a function of another region or account fails as Lambda's
         #: answer to the state machine's call would make it fail.
-        self.home = Home(invoker.functions.region, invoker.functions.account_id)
+        self.home = invoker.functions.home
         #: Set once the Standard executions exist (they run tasks with this runner).
         self.standard: StandardExecutions | None = None
 
