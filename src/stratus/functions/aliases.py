@@ -193,11 +193,7 @@ class AliasService:
     def require(self, function_name: str, qualifier: str | None) -> None:
         """Check that the function, version or alias exists (for resource policies):
         a missing alias is not found as an alias, in Lambda's words."""
-        if is_alias_name(qualifier):
-            assert qualifier is not None
-            self.get(function_name, qualifier)
-        else:
-            self.functions.get(function_name, qualifier)
+        self.revision(function_name, qualifier)
 
     def revision(self, function_name: str, qualifier: str | None) -> str:
         """The RevisionId of the function (`$LATEST`), a version or an alias."""
