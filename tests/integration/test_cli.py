@@ -169,6 +169,40 @@ def test_versions_aliases_concurrency_and_async_from_the_cli(server: Any, tmp_pa
     assert "queued" in queued.stdout
 
 
+def test_aliases_versions_and_functions_deleted_from_the_cli(server: Any, tmp_path: Path) -> None:
+    source = tmp_path / unique("gone")
+    source.mkdir()
+    (source / "lambda_function.py").write_text("def handler(e, c):\n    return 'one'\n")
+    stratus(server, "deploy", str(source))
+    stratus(server, "publish", source.name)
+    stratus(server, "publish", source.name, "--description", "again")  # nothing new: still 1
+    (source / "lambda_function.py").write_text("def handler(e, c):\n    return 'two'\n")
+    stratus(server, "deploy", str(source))
+    stratus(server, "publish", source.name)
+    stratus(server, "alias", source.name, "live", "1", "--weight", "2=0.25")
+    shown = stratus(server, "alias", source.name, "live").stdout
+    assert shown.strip() == "alias live -> 1 + 2 at 25%"
+
+    refused = stratus(server, "delete", source.name, "--qualifier", "1", check=False)
+    assert refused.returncode == 1
+    assert "aliases reference it: [live]" in refused.stderr
+    assert "deleted alias live" in stratus(server, "alias", source.name, "live", "--delete").stdout
+    missing = stratus(server, "alias", source.name, "live", check=False)
+    assert missing.returncode == 1
+    assert "ResourceNotFoundException" in missing.stderr
+    assert "deleted version 1" in stratus(server, "delete", source.name, "--qualifier", "1").stdout
+    listing = stratus(server, "versions", source.name).stdout.splitlines()
+    assert [line.split("\t")[0] for line in listing] == ["$LATEST", "2"]
+
+    assert stratus(server, "delete", source.name).stdout.strip() == f"deleted {source.name}"
+    gone = stratus(server, "invoke", source.name, check=False)
+    assert gone.returncode == 1
+    assert "ResourceNotFoundException" in gone.stderr
+    usage = stratus(server, "alias", source.name, "live", "1", "--delete", check=False)
+    assert usage.returncode == 1
+    assert "--delete takes no version" in usage.stderr
+
+
 def test_layers_provisioned_async_and_permissions_from_the_cli(server: Any, tmp_path: Path) -> None:
     layer_name = unique("greet")
     layer = tmp_path / "layer"

@@ -176,6 +176,36 @@ def test_aliases_and_their_errors(lam: Any) -> None:
     assert versions == ["$LATEST", "2"]
 
 
+def test_deletes_are_idempotent_but_not_of_latest_aliases_or_missing_functions(lam: Any) -> None:
+    config = create_function(lam, V.format(tag="a"), Publish=True)
+    name = config["FunctionName"]
+    # A version or an alias that is already gone: Lambda answers 204, so a retry succeeds.
+    lam.delete_function(FunctionName=name, Qualifier="7")
+    lam.delete_alias(FunctionName=name, Name="never")
+    versions = [v["Version"] for v in lam.list_versions_by_function(FunctionName=name)["Versions"]]
+    assert versions == ["$LATEST", "1"]
+    refused = {
+        "$LATEST": "$LATEST version cannot be deleted without deleting the function.",
+        "live": "Deletion of aliases is not currently supported.",
+    }
+    for qualifier, message in refused.items():
+        with pytest.raises(ClientError) as exc:
+            lam.delete_function(FunctionName=name, Qualifier=qualifier)
+        assert code_of(exc) == "InvalidParameterValueException"
+        assert exc.value.response["Error"]["Message"] == message
+    missing = name + "-missing"
+    arn = lam.get_function_configuration(FunctionName=name)["FunctionArn"] + "-missing"
+    for delete, args in (
+        (lam.delete_function, {"Qualifier": "1"}),
+        (lam.delete_alias, {"Name": "live"}),
+    ):
+        with pytest.raises(ClientError) as exc:
+            delete(FunctionName=missing, **args)
+        assert code_of(exc) == "ResourceNotFoundException"
+        assert exc.value.response["Error"]["Message"] == f"Function not found: {arn}"
+    assert run(lam, name, "1") == ("1", "a")
+
+
 def test_routing_weights_split_traffic(lam: Any) -> None:
     name = create_function(lam, V.format(tag="blue"), Publish=True)["FunctionName"]
     update(lam, name, "green")

@@ -8,13 +8,15 @@ from typing import Annotated, Any
 import typer
 from botocore.exceptions import ClientError, EndpointConnectionError
 from rich.console import Console
+from rich.markup import escape
 
 from stratus.cli.client import Connection, connect
 from stratus.config import DEFAULT_HOST, DEFAULT_PORT
 
-# soft_wrap: a long line (an ARN, a hash) stays one line when piped, as scripts expect.
+# soft_wrap: a long line (an ARN, a hash, an error) stays one line when piped, as scripts
+# expect.
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 EndpointOpt = Annotated[
     str | None,
@@ -36,8 +38,9 @@ def connection(endpoint: str | None, data_dir: Path | None) -> Connection:
 
 
 def fail(message: str) -> typer.Exit:
-    """Print an error; the exit to raise."""
-    err.print(f"[red]error:[/red] {message}")
+    """Print an error; the exit to raise. The message is text, not markup: AWS's own
+    messages hold brackets ("... the following aliases reference it: [live]")."""
+    err.print(f"[red]error:[/red] {escape(message)}")
     return typer.Exit(1)
 
 

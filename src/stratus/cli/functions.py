@@ -1,5 +1,5 @@
 """`stratus functions` and the commands that manage what is deployed: publish, versions,
-alias (with canary weights), concurrency and provisioned."""
+alias (with canary weights), delete, concurrency and provisioned."""
 
 from __future__ import annotations
 
@@ -90,24 +90,38 @@ def versions(
     for version in listed["Versions"]:
         print(f"{version['Version']}\t{version['LastModified']}\t{version.get('Description', '')}")
     for alias in aliases:
-        weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-        split = "".join(f" + {v} at {w:.0%}" for v, w in weights.items())
-        print(f"alias {alias['Name']} -> {alias['FunctionVersion']}{split}")
+        print(_alias_line(alias))
 
 
 @app.command()
 def alias(
     name: Annotated[str, typer.Argument(help="Function name.")],
     alias_name: Annotated[str, typer.Argument(metavar="ALIAS", help="Alias name.")],
-    version: Annotated[str, typer.Argument(help="Version the alias points to.")],
+    version: Annotated[
+        str | None,
+        typer.Argument(help="Version the alias points to (omit to show the alias)."),
+    ] = None,
     weight: Annotated[
         str | None, typer.Option(help="VERSION=WEIGHT: send that share (0-1) to a second version.")
     ] = None,
+    delete: Annotated[bool, typer.Option("--delete", help="Delete the alias.")] = False,
     endpoint_url: EndpointOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Create or move an alias (optionally splitting traffic for a canary release)."""
-    args: dict[str, Any] = {"FunctionName": name, "Name": alias_name, "FunctionVersion": version}
+    """Create, move, show or delete an alias; --weight splits traffic for a canary release."""
+    target = {"FunctionName": name, "Name": alias_name}
+    if delete:
+        if version is not None or weight is not None:
+            raise _fail("--delete takes no version and no --weight")
+        _call(endpoint_url, data_dir, "delete_alias", **target)
+        out.print(f"deleted alias {alias_name} of {name}")
+        return
+    if version is None:
+        if weight is not None:
+            raise _fail("--weight needs the version the alias points to")
+        print(_alias_line(_call(endpoint_url, data_dir, "get_alias", **target)))
+        return
+    args: dict[str, Any] = {**target, "FunctionVersion": version}
     weights: dict[str, float] = {}
     if weight:
         extra, _, share = weight.partition("=")
@@ -120,7 +134,7 @@ def alias(
     client = conn.client("lambda")
     try:
         try:
-            client.get_alias(FunctionName=name, Name=alias_name)
+            client.get_alias(**target)
             result = client.update_alias(**args)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceNotFoundException":
@@ -131,6 +145,30 @@ def alias(
     except EndpointConnectionError as exc:
         raise _unreachable(conn) from exc
     out.print(f"alias {result['Name']} -> version {result['FunctionVersion']}")
+
+
+def _alias_line(alias: dict[str, Any]) -> str:
+    weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    split = "".join(f" + {v} at {w:.0%}" for v, w in weights.items())
+    return f"alias {alias['Name']} -> {alias['FunctionVersion']}{split}"
+
+
+@app.command()
+def delete(
+    name: Annotated[str, typer.Argument(help="Function name or ARN.")],
+    qualifier: Annotated[
+        str | None,
+        typer.Option(help="Delete only this published version (not $LATEST, not an alias)."),
+    ] = None,
+    endpoint_url: EndpointOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Delete a function (every version and alias), or one published version of it."""
+    args = {"FunctionName": name}
+    if qualifier is not None:
+        args["Qualifier"] = qualifier
+    _call(endpoint_url, data_dir, "delete_function", **args)
+    out.print(f"deleted version {qualifier} of {name}" if qualifier else f"deleted {name}")
 
 
 @app.command()

@@ -216,8 +216,12 @@ class AliasService:
             return alias.revision_id
 
     def delete(self, function_name: str, name: str) -> None:
+        """Delete an alias. Deleting one that does not exist (of a function that does)
+        succeeds, as Lambda's does: a retried delete is not an error."""
         with self._lock:
-            self.get(function_name, name)
+            self.functions.get(function_name)
+            if name not in self._aliases.get(function_name, {}):
+                return
             with self.engine.begin() as conn:
                 conn.execute(
                     delete(aliases)

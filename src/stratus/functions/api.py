@@ -272,9 +272,7 @@ class FunctionsApi:
             params["FunctionName"], params.get("Qualifier"), home=self.home, ctx=ctx
         )
         if is_alias_name(ref.qualifier):
-            raise InvalidParameterValueException(
-                "Deleting an alias is done with DeleteAlias, not DeleteFunction."
-            )
+            raise InvalidParameterValueException("Deletion of aliases is not currently supported.")
         self.functions.delete(ref.name, ref.qualifier)
         return {}
 

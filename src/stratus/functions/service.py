@@ -381,12 +381,16 @@ class FunctionService:
             self._tags[name] = tags
 
     def delete(self, name: str, qualifier: str | None) -> None:
+        """Delete a function, or one published version of it. Deleting a version that
+        does not exist (of a function that does) succeeds, as Lambda's does."""
         if qualifier == LATEST:
             raise InvalidParameterValueException(
                 "$LATEST version cannot be deleted without deleting the function."
             )
         with self._lock:
-            self.get(name, qualifier)
+            self.get(name)
+            if qualifier is not None and qualifier not in self._versions.get(name, {}):
+                return
             if qualifier is not None:
                 for guard in self._delete_guards:
                     guard(name, qualifier)
