@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -41,46 +39,18 @@ from botocore.config import Config
 from harness import (
     ACCESS_KEY,
     SECRET_KEY,
+    bare_asgi_app,
     deploy,
-    free_port,
     signed,
     stratus_server,
     summary,
     timed_requests,
-    wait_http,
 )
 
 HANDLER = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ok'}\n"
 BODY = b'{"hello": "world"}'
 MOCK_BODY = '{"ok": true}'
 
-BARE_APP = textwrap.dedent(
-    """
-    import sys
-    import uvicorn
-
-    BODY = sys.argv[2].encode()
-    HEADERS = [(b"content-type", b"application/json"),
-               (b"content-length", str(len(BODY)).encode())]
-
-    async def app(scope, receive, send):
-        if scope["type"] != "http":
-            return
-        more = True
-        while more:
-            more = (await receive()).get("more_body", False)
-        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-        await send({"type": "http.response.body", "body": BODY})
-
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop",
-                http="httptools", access_log=False, log_level="warning",
-                timeout_keep_alive=75)
-    """
-)
-
-
-#: One load process: a keep-alive connection to each target, then "run <target>
-#: <seconds>" commands on stdin, each answered "<responses> <elapsed seconds>".
 LOAD_CLIENT = textwrap.dedent(
     """
     import json, socket, sys, time
@@ -138,21 +108,6 @@ def client(url: str, service: str) -> Any:
         aws_secret_access_key=SECRET_KEY,
         config=Config(retries={"max_attempts": 1}),
     )
-
-
-@contextmanager
-def bare_app(body: str) -> Iterator[str]:
-    """A bare ASGI app on uvicorn with Stratus's server settings."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", BARE_APP, str(port), body], start_new_session=True
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 def http_api(url: str, function_name: str) -> str:
@@ -262,7 +217,7 @@ def main() -> None:
     warmup = min(500, args.count // 4)
     json_headers = {"Content-Type": "application/json"}
 
-    with stratus_server() as url, bare_app(MOCK_BODY) as bare_url:
+    with stratus_server() as url, bare_asgi_app(MOCK_BODY.encode()) as bare_url:
         path = deploy(url, "bench", HANDLER)
         api_id = http_api(url, "bench")
         port = url.rsplit(":", 1)[1]

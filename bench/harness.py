@@ -117,13 +117,52 @@ RAW_SERVER = textwrap.dedent(
 )
 
 
+BARE_ASGI_APP = textwrap.dedent(
+    """
+    import sys
+    import uvicorn, uvloop
+    from stratus.cli.serve import uvicorn_config
+
+    BODY = sys.argv[2].encode()
+    HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        await send({"type": "http.response.body", "body": BODY})
+
+    uvloop.run(uvicorn.Server(uvicorn_config(app, "127.0.0.1", int(sys.argv[1]))).serve())
+    """
+)
+
+
 @contextmanager
 def raw_server(body: bytes) -> Iterator[str]:
     """The floor: a minimal asyncio (uvloop) HTTP server answering fixed JSON."""
+    with _floor_process(RAW_SERVER, body) as url:
+        yield url
+
+
+@contextmanager
+def bare_asgi_app(body: bytes) -> Iterator[str]:
+    """An empty ASGI app answering fixed JSON under uvicorn set up as `stratus serve` sets
+    it up: the most Stratus's HTTP layer allows before Stratus does any work."""
+    with _floor_process(BARE_ASGI_APP, body) as url:
+        yield url
+
+
+@contextmanager
+def _floor_process(script: str, body: bytes) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", RAW_SERVER, str(port), body.decode()],
-        start_new_session=True,
+        [sys.executable, "-c", script, str(port), body.decode()], start_new_session=True
     )
     try:
         deadline = time.monotonic() + 10

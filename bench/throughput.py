@@ -1,10 +1,12 @@
 """Warm invocations per second with 32 concurrent clients, beside a raw HTTP server.
 
-Both servers are up side by side: Stratus with a warm function, and a minimal raw HTTP
-server (uvloop) answering the same JSON. The same load processes drive both, in
-alternating rounds (Stratus first in one round, the raw server first in the next), so
-drift in the machine's load hits both alike; the figures are medians over the rounds,
-and the ratio is the median of the per-round ratios.
+The servers are up side by side: Stratus with a warm function, a minimal raw HTTP server
+(uvloop) answering the same JSON, and, for context, an empty ASGI app answering it under
+uvicorn set up exactly as `stratus serve` sets it up (the most Stratus's HTTP layer
+allows before Stratus does any work). The same load processes drive all three in each
+round, in an order that rotates from round to round, so drift in the machine's load hits
+them alike; the figures are medians over the rounds, and each ratio is the median of the
+per-round ratios. The last line compares Stratus with the raw server.
 
 By default the 32 clients are 32 keep-alive connections over raw sockets, 8 per load
 process, each sending a prebuilt signed Invoke request as soon as its previous answer is
@@ -22,7 +24,15 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from harness import ConnectionLoad, deploy, load_target, raw_server, signed, stratus_server
+from harness import (
+    ConnectionLoad,
+    bare_asgi_app,
+    deploy,
+    load_target,
+    raw_server,
+    signed,
+    stratus_server,
+)
 
 HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
 BODY = b'{"hello": "world"}'
@@ -46,28 +56,41 @@ def main() -> None:
         connections = args.clients // processes
         client = f"{processes * connections} raw-socket connections"
 
-    with stratus_server() as url, raw_server(b'{"ok": true}') as raw_url:
+    json_headers = {"Content-Type": "application/json"}
+    with (
+        stratus_server() as url,
+        raw_server(b'{"ok": true}') as raw_url,
+        bare_asgi_app(b'{"ok": true}') as asgi_url,
+    ):
         path = deploy(url, "bench", HANDLER)
         targets = [
             load_target(url, path, BODY, signed("POST", url + path, BODY)),
-            load_target(raw_url, "/", BODY, {"Content-Type": "application/json"}),
+            load_target(raw_url, "/", BODY, json_headers),
+            load_target(asgi_url, "/", BODY, json_headers),
         ]
         load = ConnectionLoad(targets, processes, connections, http=args.http_client)
         try:
             load.rate(0, 1.0)  # warm up: start the instances
-            rates: tuple[list[float], list[float]] = ([], [])
+            rates: tuple[list[float], ...] = ([], [], [])
             errors = 0
+            order = list(range(len(targets)))
             for round_ in range(args.rounds):
-                for target in (0, 1) if round_ % 2 == 0 else (1, 0):
+                shift = round_ % len(order)
+                for target in order[shift:] + order[:shift]:
                     rate, failed = load.rate(target, args.seconds)
                     rates[target].append(rate)
                     errors += failed if target == 0 else 0
         finally:
             load.close()
 
-    stratus, raw = rates
+    stratus, raw, asgi = rates
     ratios = [s / r for s, r in zip(stratus, raw, strict=True)]
+    asgi_ratios = [a / r for a, r in zip(asgi, raw, strict=True)]
     print(f"raw HTTP server (floor)      {statistics.median(raw):9.0f} requests/s")
+    print(
+        f"empty ASGI app under uvicorn {statistics.median(asgi):9.0f} requests/s"
+        f"  (ratio {statistics.median(asgi_ratios):.3f} of the raw server)"
+    )
     print(
         f"Stratus warm Invoke          {statistics.median(stratus):9.0f} invocations/s"
         f"  ({errors} errors)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from typing import Any
 
 import uvicorn
 import uvloop
@@ -19,10 +20,18 @@ def run(settings: Settings) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     node = Node(settings)
-    config = uvicorn.Config(
-        node,
-        host=settings.host,
-        port=settings.port,
+    server = uvicorn.Server(uvicorn_config(node, settings.host, settings.port))
+    # uvicorn's own loop choice only applies when uvicorn runs the loop; this one is ours.
+    uvloop.run(_serve(server, node, settings))
+
+
+def uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """How a node's HTTP server runs (`bench/throughput.py` measures an empty app under
+    the same settings, as the floor of what this HTTP layer allows)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
         loop="uvloop",
         http="httptools",
         lifespan="on",
@@ -32,9 +41,6 @@ def run(settings: Settings) -> None:
         # botocore's idle pool does, so a client never races a closing socket.
         timeout_keep_alive=75,
     )
-    server = uvicorn.Server(config)
-    # uvicorn's own loop choice only applies when uvicorn runs the loop; this one is ours.
-    uvloop.run(_serve(server, node, settings))
 
 
 async def _serve(server: uvicorn.Server, node: Node, settings: Settings) -> None:
