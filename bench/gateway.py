@@ -51,6 +51,8 @@ HANDLER = "def handler(event, context):\n    return {'statusCode': 200, 'body': 
 BODY = b'{"hello": "world"}'
 MOCK_BODY = '{"ok": true}'
 
+#: One load process: a keep-alive connection to each target, then "run <target>
+#: <seconds>" commands on stdin, each answered "<responses> <elapsed seconds>".
 LOAD_CLIENT = textwrap.dedent(
     """
     import json, socket, sys, time
