@@ -117,6 +117,14 @@ def test_cli_reports_aws_errors_clearly(server: Any) -> None:
     result = stratus(server, "invoke", "no-such-function", check=False)
     assert result.returncode == 1
     assert "ResourceNotFoundException" in result.stderr
+    # A value the API refuses is the server's error in AWS's words, not a traceback.
+    refused = stratus(server, "concurrency", "no-such-function", "--", "-5", check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "error: ValidationException: 1 validation error detected: Value '-5' at "
+        "'reservedConcurrentExecutions' failed to satisfy constraint: Member must have "
+        "value greater than or equal to 0"
+    )
 
 
 def test_aws_cli_lists_and_invokes(server: Any, tmp_path: Path) -> None:

@@ -36,7 +36,15 @@ class Connection:
             # them off and retry them.
             # One endpoint serves every service: no "sync-" host prefixes
             # (StartSyncExecution's would not resolve).
-            config=Config(read_timeout=960, retries={"max_attempts": 1}, inject_host_prefix=False),
+            # The server checks parameters as AWS does and answers in AWS's words, which
+            # every command prints as it prints any AWS error; botocore's own check would
+            # raise an exception of its own kind, which no command expects.
+            config=Config(
+                read_timeout=960,
+                retries={"max_attempts": 1},
+                inject_host_prefix=False,
+                parameter_validation=False,
+            ),
         )
 
     def info(self) -> dict[str, Any]:
