@@ -172,6 +172,13 @@ def test_versions_aliases_concurrency_and_async_from_the_cli(server: Any, tmp_pa
     assert "alias live -> 1 + 2 at 50%" in listing
     assert listing.splitlines()[0].startswith("$LATEST")
     assert "2 reserved" in stratus(server, "concurrency", source.name, "2").stdout
+    assert "0 reserved" in stratus(server, "concurrency", source.name, "0").stdout
+    throttled = stratus(server, "invoke", source.name, check=False)
+    assert throttled.returncode == 1
+    assert throttled.stderr.strip() == (
+        "error: TooManyRequestsException: Rate Exceeded. "
+        "(Reason: ReservedFunctionConcurrentInvocationLimitExceeded)"
+    )
     assert "unreserved" in stratus(server, "concurrency", source.name, "--clear").stdout
     queued = stratus(server, "invoke", source.name, "--async")
     assert "queued" in queued.stdout

@@ -50,7 +50,11 @@ def unreachable(conn: Connection) -> typer.Exit:
 
 def aws_error(exc: ClientError) -> typer.Exit:
     error = exc.response.get("Error", {})
-    return fail(f"{error.get('Code')}: {error.get('Message')}")
+    # A throttle says which limit it hit ("Rate Exceeded." alone does not).
+    reason = exc.response.get("Reason")
+    return fail(
+        f"{error.get('Code')}: {error.get('Message')}" + (f" (Reason: {reason})" if reason else "")
+    )
 
 
 def lambda_call(endpoint: str | None, data_dir: Path | None, operation: str, **args: Any) -> Any:
