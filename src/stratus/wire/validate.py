@@ -228,12 +228,11 @@ class _Rule:
 
     message: str
     broken: Callable[[Any], bool] | None
-    #: Where it comes when AWS lists every constraint of a shape (maximum first).
-    rank: int
 
 
 def _scalar_rules(shape: Shape) -> tuple[_Rule, ...]:
-    """The constraints of a shape on its own value (length, range, enum, pattern)."""
+    """The constraints of a shape on its own value, in the order AWS lists them all
+    (maximum, minimum, enum, pattern)."""
     metadata = shape.metadata
     kind = shape.type_name
     low = metadata.get("min")
@@ -242,29 +241,29 @@ def _scalar_rules(shape: Shape) -> tuple[_Rule, ...]:
     if kind in _SIZED:
         if high is not None:
             message = f"Member must have length less than or equal to {high}"
-            rules.append(_Rule(message, lambda v: len(v) > high, 0))
+            rules.append(_Rule(message, lambda v: len(v) > high))
         if low is not None:
             message = f"Member must have length greater than or equal to {low}"
-            rules.append(_Rule(message, (lambda v: len(v) < low) if low else None, 1))
+            rules.append(_Rule(message, (lambda v: len(v) < low) if low else None))
     elif kind in _NUMERIC:
         if high is not None:
             message = f"Member must have value less than or equal to {high}"
-            rules.append(_Rule(message, lambda v: v > high, 0))
+            rules.append(_Rule(message, lambda v: v > high))
         if low is not None:
             message = f"Member must have value greater than or equal to {low}"
-            rules.append(_Rule(message, lambda v: v < low, 1))
+            rules.append(_Rule(message, lambda v: v < low))
     if kind == "string":
         enum = tuple(metadata.get("enum") or ())
         if enum:
             allowed = frozenset(enum)
             message = f"Member must satisfy enum value set: [{', '.join(enum)}]"
-            rules.append(_Rule(message, lambda v: v not in allowed, 2))
+            rules.append(_Rule(message, lambda v: v not in allowed))
         if "pattern" in metadata:
             source = metadata["pattern"]
             pattern = compile_pattern(source)
             message = f"Member must satisfy regular expression pattern: {source}"
             test = (lambda v: pattern.fullmatch(v) is None) if pattern is not None else None
-            rules.append(_Rule(message, test, 3))
+            rules.append(_Rule(message, test))
     return tuple(rules)
 
 
@@ -288,7 +287,7 @@ def _members_check(
     if not tests:
         return None
     hide = sensitive or bool(shape.metadata.get("sensitive")) or shape.type_name == "blob"
-    listed = [rule.message for rule in sorted(rules, key=lambda rule: rule.rank)]
+    listed = [rule.message for rule in rules]
     if not_null:
         listed.append("Member must not be null")
     constraint = f"{label} must satisfy constraint: [{', '.join(listed)}]"
