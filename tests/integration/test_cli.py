@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY, unique
+from tests.conftest import ACCESS_KEY, SECRET_KEY, create_function, make_zip, unique
 
 
 def stratus(server: Any, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -289,6 +289,48 @@ def test_layers_provisioned_async_and_permissions_from_the_cli(server: Any, tmp_
     stratus(server, "permissions", "remove", source.name, "from-s3")
     empty = stratus(server, "permissions", "list", source.name, check=False)
     assert empty.returncode != 0 and "ResourceNotFoundException" in empty.stderr
+
+
+def test_listings_show_every_page(new_server: Any) -> None:
+    """Lambda answers 50 items a page, REST APIs 25 and Step Functions 100: the CLI's
+    listings follow the pages to the end (a private server, to know every count)."""
+    server = new_server()
+    lam = server.client("lambda")
+    function = create_function(lam, "def handler(e, c):\n    return e\n")["FunctionName"]
+    for index in range(52):
+        lam.create_alias(FunctionName=function, Name=f"a{index}", FunctionVersion="$LATEST")
+    content = {"ZipFile": make_zip({"python/x.py": "X = 1\n"})}
+    for _ in range(51):
+        lam.publish_layer_version(LayerName="many-versions", Content=content)
+    for index in range(51):
+        lam.publish_layer_version(LayerName=f"layer-{index}", Content=content)
+    apigateway = server.client("apigateway")
+    for index in range(26):
+        apigateway.create_rest_api(name=f"api-{index}")
+    sfn = server.client("stepfunctions")
+    definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    for index in range(101):
+        sfn.create_state_machine(
+            name=f"m{index}", definition=definition, roleArn="arn:aws:iam::000000000000:role/r"
+        )
+
+    versions = stratus(server, "versions", function).stdout.splitlines()
+    assert versions[0].startswith("$LATEST\t")
+    assert sorted(line.split()[1] for line in versions[1:]) == sorted(
+        f"a{index}" for index in range(52)
+    )
+    layer_versions = stratus(server, "layers", "versions", "many-versions").stdout.splitlines()
+    assert [line.split("\t")[0] for line in layer_versions] == [str(n) for n in range(51, 0, -1)]
+    layers = stratus(server, "layers").stdout.splitlines()
+    assert len(layers) == 52 and sum(line.startswith("layer-") for line in layers) == 51
+    apis = stratus(server, "apis").stdout
+    assert sorted(line.split("\t")[2] for line in apis.splitlines() if "\tREST\t" in line) == (
+        sorted(f"api-{index}" for index in range(26))
+    )
+    machines = stratus(server, "workflows", "list").stdout.splitlines()
+    assert sorted(line.split("\t")[0] for line in machines) == sorted(f"m{n}" for n in range(101))
+    none = stratus(server, "layers", "versions", "no-such-layer").stdout
+    assert none == "No versions of layer no-such-layer.\n"
 
 
 def test_workflows_from_a_file_started_watched_and_read_back(server: Any, tmp_path: Path) -> None:

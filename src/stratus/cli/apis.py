@@ -9,6 +9,7 @@ from stratus.cli.app import app
 from stratus.cli.common import DataDirOpt, EndpointOpt
 from stratus.cli.common import aws_error as _aws_error
 from stratus.cli.common import connection as _connection
+from stratus.cli.common import every_item as _every
 from stratus.cli.common import unreachable as _unreachable
 
 apis_app = typer.Typer(help="API Gateway: REST and HTTP APIs and their invoke URLs.")
@@ -26,11 +27,11 @@ def apis(ctx: typer.Context, endpoint_url: EndpointOpt = None, data_dir: DataDir
     listing: list[tuple[str, str, str, list[str]]] = []
     try:
         v2 = conn.client("apigatewayv2")
-        for api in v2.get_apis().get("Items", []):
-            stages = v2.get_stages(ApiId=api["ApiId"]).get("Items", [])
+        for api in _every(v2, "get_apis", "Items"):
+            stages = _every(v2, "get_stages", "Items", ApiId=api["ApiId"])
             listing.append((api["ApiId"], api["Name"], "HTTP", [s["StageName"] for s in stages]))
         v1 = conn.client("apigateway")
-        for api in v1.get_rest_apis().get("items", []):
+        for api in _every(v1, "get_rest_apis", "items"):
             stages = v1.get_stages(restApiId=api["id"]).get("item", [])
             listing.append((api["id"], api["name"], "REST", [s["stageName"] for s in stages]))
     except ClientError as exc:

@@ -66,3 +66,24 @@ def lambda_call(endpoint: str | None, data_dir: Path | None, operation: str, **a
         raise aws_error(exc) from exc
     except EndpointConnectionError as exc:
         raise unreachable(conn) from exc
+
+
+def lambda_items(
+    endpoint: str | None, data_dir: Path | None, operation: str, key: str, **args: Any
+) -> list[Any]:
+    """Every item of a paged Lambda listing (`key` of each page), not just its first
+    page: Lambda answers 50 at a time."""
+    conn = connection(endpoint, data_dir)
+    try:
+        return every_item(conn.client("lambda"), operation, key, **args)
+    except ClientError as exc:
+        raise aws_error(exc) from exc
+    except EndpointConnectionError as exc:
+        raise unreachable(conn) from exc
+
+
+def every_item(client: Any, operation: str, key: str, **args: Any) -> list[Any]:
+    """Every item of a paged listing, through the client's paginator (a page may leave
+    an empty list out)."""
+    pages = client.get_paginator(operation).paginate(**args)
+    return [item for page in pages for item in page.get(key, [])]

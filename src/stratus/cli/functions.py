@@ -15,6 +15,7 @@ from stratus.cli.common import aws_error as _aws_error
 from stratus.cli.common import connection as _connection
 from stratus.cli.common import fail as _fail
 from stratus.cli.common import lambda_call as _call
+from stratus.cli.common import lambda_items as _items
 from stratus.cli.common import unreachable as _unreachable
 
 
@@ -85,9 +86,11 @@ def versions(
     data_dir: DataDirOpt = None,
 ) -> None:
     """List a function's versions and aliases."""
-    listed = _call(endpoint_url, data_dir, "list_versions_by_function", FunctionName=name)
-    aliases = _call(endpoint_url, data_dir, "list_aliases", FunctionName=name)["Aliases"]
-    for version in listed["Versions"]:
+    listed = _items(
+        endpoint_url, data_dir, "list_versions_by_function", "Versions", FunctionName=name
+    )
+    aliases = _items(endpoint_url, data_dir, "list_aliases", "Aliases", FunctionName=name)
+    for version in listed:
         print(f"{version['Version']}\t{version['LastModified']}\t{version.get('Description', '')}")
     for alias in aliases:
         print(_alias_line(alias))
@@ -195,10 +198,14 @@ def concurrency(
     current = _call(endpoint_url, data_dir, "get_function_concurrency", FunctionName=name)
     value = current.get("ReservedConcurrentExecutions")
     out.print(f"{name}: " + ("unreserved" if value is None else f"{value} reserved"))
-    listed = _call(
-        endpoint_url, data_dir, "list_provisioned_concurrency_configs", FunctionName=name
+    listed = _items(
+        endpoint_url,
+        data_dir,
+        "list_provisioned_concurrency_configs",
+        "ProvisionedConcurrencyConfigs",
+        FunctionName=name,
     )
-    for config in listed["ProvisionedConcurrencyConfigs"]:
+    for config in listed:
         qualifier = config["FunctionArn"].rsplit(":", 1)[1]
         print(f"  {qualifier}: {_provisioned(config)}")
 

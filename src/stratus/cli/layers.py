@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from stratus.cli.app import app
-from stratus.cli.common import DataDirOpt, EndpointOpt, fail, lambda_call, out
+from stratus.cli.common import DataDirOpt, EndpointOpt, fail, lambda_call, lambda_items, out
 from stratus.functions.packaging import zip_directory
 
 layers_app = typer.Typer(
@@ -25,7 +25,7 @@ def layers(
     """List layers with their latest version."""
     if ctx.invoked_subcommand is not None:
         return
-    listed = lambda_call(endpoint_url, data_dir, "list_layers")["Layers"]
+    listed = lambda_items(endpoint_url, data_dir, "list_layers", "Layers")
     if not listed:
         print("No layers yet: `stratus layers publish DIRECTORY --name NAME` makes one.")
     for layer in listed:
@@ -69,8 +69,12 @@ def versions(
     data_dir: DataDirOpt = None,
 ) -> None:
     """List a layer's versions, newest first."""
-    listed = lambda_call(endpoint_url, data_dir, "list_layer_versions", LayerName=name)
-    for version in listed["LayerVersions"]:
+    listed = lambda_items(
+        endpoint_url, data_dir, "list_layer_versions", "LayerVersions", LayerName=name
+    )
+    if not listed:
+        print(f"No versions of layer {name}.")
+    for version in listed:
         print(f"{version['Version']}\t{version['CreatedDate']}\t{version['LayerVersionArn']}")
 
 

@@ -18,6 +18,7 @@ from stratus.cli.common import (
     EndpointOpt,
     aws_error,
     connection,
+    every_item,
     fail,
     unreachable,
 )
@@ -83,7 +84,7 @@ def list_machines(endpoint_url: EndpointOpt = None, data_dir: DataDirOpt = None)
     conn = connection(endpoint_url, data_dir)
     sfn = conn.client("stepfunctions")
     with _calling(conn):
-        machines = sfn.list_state_machines()["stateMachines"]
+        machines = every_item(sfn, "list_state_machines", "stateMachines")
     if not machines:
         typer.echo("No state machines yet.")
     for machine in machines:
