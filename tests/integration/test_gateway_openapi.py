@@ -86,7 +86,7 @@ def test_rest_import_deploy_call_export_reimport(server: StratusServer, echo: st
     code, status, message = error_code(info)
     assert (code, status) == ("BadRequestException", 400)
     assert "x-amazon-apigateway-frobnicate" in message
-    assert title not in [a["name"] for a in v1.get_rest_apis()["items"]]
+    assert title not in [a["name"] for a in v1.get_rest_apis(limit=500)["items"]]
 
     api = v1.import_rest_api(body=body.encode())
     assert api["name"] == title

@@ -75,7 +75,8 @@ def test_rest_api_control_plane(v1: Any, rest_api: dict[str, str]) -> None:
     )
     assert integration["httpMethod"] == "POST"
     assert integration["timeoutInMillis"] == 29000
-    assert api_id in [a["id"] for a in v1.get_rest_apis()["items"]]
+    listed = v1.get_paginator("get_rest_apis").paginate(limit=500)
+    assert api_id in [a["id"] for page in listed for a in page["items"]]
     renamed = v1.update_rest_api(
         restApiId=api_id,
         patchOperations=[
@@ -122,6 +123,45 @@ def test_rest_api_control_plane(v1: Any, rest_api: dict[str, str]) -> None:
         v1.get_export(restApiId=api_id, stageName="dev", exportType="postman")
     assert error_code(info)[1] == 501
     assert "postman" in error_code(info)[2]
+
+
+def test_collections_page_as_api_gateway_does(new_server: Any) -> None:
+    """A REST collection answers 25 items unless asked for another `limit`, with the
+    `position` of the next page; botocore's paginators walk them to the end."""
+    v1 = new_server().client("apigateway")
+    for index in range(27):
+        v1.create_rest_api(name=f"paged-{index}")
+    first = v1.get_rest_apis()
+    assert len(first["items"]) == 25 and first["position"]
+    rest = v1.get_rest_apis(position=first["position"])
+    assert len(rest["items"]) == 2 and "position" not in rest
+    names = [
+        api["name"]
+        for page in v1.get_paginator("get_rest_apis").paginate()
+        for api in page["items"]
+    ]
+    assert sorted(names) == sorted(f"paged-{index}" for index in range(27))
+
+    api_id = first["items"][0]["id"]
+    for index in range(3):
+        v1.create_authorizer(
+            restApiId=api_id,
+            name=f"auth-{index}",
+            type="TOKEN",
+            authorizerUri=invocation_uri("arn:aws:lambda:us-east-1:000000000000:function:a"),
+            identitySource="method.request.header.Authorization",
+        )
+        v1.create_api_key(name=f"key-{index}")
+        v1.create_usage_plan(name=f"plan-{index}")
+    for listed in (
+        lambda **page: v1.get_authorizers(restApiId=api_id, **page),
+        v1.get_api_keys,
+        v1.get_usage_plans,
+    ):
+        head = listed(limit=2)
+        assert len(head["items"]) == 2
+        tail = listed(limit=2, position=head["position"])
+        assert len(tail["items"]) == 1 and "position" not in tail
 
 
 def test_rest_event_exact_shape(server: StratusServer, rest_api: dict[str, str]) -> None:

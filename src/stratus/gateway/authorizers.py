@@ -29,6 +29,7 @@ from typing import Any
 from stratus.gateway.errors import BadRequestException, GatewayUnsupported, NotFoundException
 from stratus.gateway.events import RouteInfo, event_v1
 from stratus.gateway.integrations import Backends, IntegrationFailure, IntegrationTimeout
+from stratus.gateway.paging import rest_listing
 from stratus.gateway.patch import apply_patch, as_int, as_text
 from stratus.gateway.records import GatewayStore, Record, new_id
 from stratus.gateway.requests import GatewayRequest
@@ -109,7 +110,7 @@ class Authorizers:
 
     def list(self, params: Params, ctx: RequestContext) -> Result:
         self.api(params["restApiId"])
-        return {"items": self.store.list(AUTHORIZER, params["restApiId"])}
+        return rest_listing(self.store.list(AUTHORIZER, params["restApiId"]), params)
 
     def update(self, params: Params, ctx: RequestContext) -> Result:
         record = self.authorizer(params["restApiId"], params["authorizerId"])

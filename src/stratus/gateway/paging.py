@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from stratus.gateway.errors import BadRequestException
 
@@ -25,3 +25,17 @@ def page(
     chunk = list(items[start : start + size])
     following = start + size
     return chunk, (str(following) if following < len(items) else None)
+
+
+#: A REST API collection's page when the request names no `limit` (API Gateway's own).
+REST_PAGE = 25
+
+
+def rest_listing(items: Sequence[Any], params: dict[str, Any]) -> dict[str, Any]:
+    """A REST API collection as `GET` answers it: `limit` items (25 unless asked, at most
+    500) from `position` on, and the `position` of the next page while there is one."""
+    chunk, position = page(items, params.get("position"), params.get("limit") or REST_PAGE)
+    out: dict[str, Any] = {"items": chunk}
+    if position:
+        out["position"] = position
+    return out

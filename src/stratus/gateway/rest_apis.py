@@ -22,7 +22,7 @@ from stratus.gateway.errors import (
     GatewayUnsupported,
     NotFoundException,
 )
-from stratus.gateway.paging import page
+from stratus.gateway.paging import rest_listing
 from stratus.gateway.patch import apply_patch, as_bool, as_int, as_text
 from stratus.gateway.records import GatewayStore, Record, new_id
 from stratus.gateway.rest_integrations import RestIntegrations
@@ -109,7 +109,7 @@ class RestApis(RestIntegrations):
         return self.api(params["restApiId"])
 
     def get_apis(self, params: Params, ctx: RequestContext) -> Result:
-        return _listing(self.store.list(REST_API), params)
+        return rest_listing(self.store.list(REST_API), params)
 
     def update_api(self, params: Params, ctx: RequestContext) -> Result:
         record = self.api(params["restApiId"])
@@ -187,7 +187,7 @@ class RestApis(RestIntegrations):
 
     def get_resources(self, params: Params, ctx: RequestContext) -> Result:
         self.api(params["restApiId"])
-        return _listing(self.store.list(RESOURCE, params["restApiId"]), params)
+        return rest_listing(self.store.list(RESOURCE, params["restApiId"]), params)
 
     def update_resource(self, params: Params, ctx: RequestContext) -> Result:
         api_id = params["restApiId"]
@@ -322,11 +322,3 @@ class RestApis(RestIntegrations):
 
 def _join(parent_path: str, part: str) -> str:
     return f"/{part}" if parent_path == "/" else f"{parent_path}/{part}"
-
-
-def _listing(records: list[Record], params: Params) -> dict[str, Any]:
-    items, position = page(records, params.get("position"), params.get("limit"))
-    out: dict[str, Any] = {"items": items}
-    if position:
-        out["position"] = position
-    return out

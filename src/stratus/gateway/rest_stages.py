@@ -20,9 +20,10 @@ from stratus.gateway.errors import (
     GatewayUnsupported,
     NotFoundException,
 )
+from stratus.gateway.paging import rest_listing
 from stratus.gateway.patch import apply_patch, as_bool, as_float, as_int, as_text, split_path
 from stratus.gateway.records import GatewayStore, Record, new_id
-from stratus.gateway.rest_apis import AUTHORIZER, RESOURCE, RestApis, _listing
+from stratus.gateway.rest_apis import AUTHORIZER, RESOURCE, RestApis
 from stratus.gateway.stage_cache import CLUSTER_SIZES, MAX_TTL, STRATEGIES, StageCaches
 from stratus.wire.types import OperationHandler, Params, RequestContext, Result
 
@@ -146,7 +147,7 @@ class RestStages:
 
     def get_deployments(self, params: Params, ctx: RequestContext) -> Result:
         self.apis.api(params["restApiId"])
-        return _listing(self.store.list(REST_DEPLOYMENT, params["restApiId"]), params)
+        return rest_listing(self.store.list(REST_DEPLOYMENT, params["restApiId"]), params)
 
     def delete_deployment(self, params: Params, ctx: RequestContext) -> Result:
         api_id = params["restApiId"]

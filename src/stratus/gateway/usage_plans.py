@@ -17,6 +17,7 @@ from stratus.gateway.errors import (
     GatewayUnsupported,
     NotFoundException,
 )
+from stratus.gateway.paging import rest_listing
 from stratus.gateway.patch import apply_patch, as_bool, as_float, as_int, as_text
 from stratus.gateway.records import GatewayStore, Record, new_id
 from stratus.wire.types import OperationHandler, Params, RequestContext, Result
@@ -104,7 +105,7 @@ class UsagePlans:
             keys = [k for k in keys if k["name"].startswith(params["nameQuery"])]
         if not params.get("includeValues"):
             keys = [_without_value(k) for k in keys]
-        return {"items": keys}
+        return rest_listing(keys, params)
 
     def update_key(self, params: Params, ctx: RequestContext) -> Result:
         record = self.key(params["apiKey"])
@@ -173,7 +174,7 @@ class UsagePlans:
                 if link["id"] == params["keyId"]
             }
             plans = [p for p in plans if p["id"] in linked]
-        return {"items": plans}
+        return rest_listing(plans, params)
 
     def update_plan(self, params: Params, ctx: RequestContext) -> Result:
         record = self.plan(params["usagePlanId"])
@@ -262,7 +263,7 @@ class UsagePlans:
             for link in self.store.list(PLAN_KEY, _ACCOUNT)
             if link["usagePlanId"] == params["usagePlanId"]
         ]
-        return {"items": links}
+        return rest_listing(links, params)
 
     def delete_plan_key(self, params: Params, ctx: RequestContext) -> Result:
         key = f"{params['usagePlanId']}/{params['keyId']}"
