@@ -73,11 +73,18 @@ def test_event_invocation_is_accepted_and_runs(lam: Any, sink: Sink) -> None:
 
 def test_async_payload_limit_is_1_mb(lam: Any, sink: Sink) -> None:
     name = create_function(lam, ECHO, **env(sink))["FunctionName"]
-    with pytest.raises(ClientError) as exc:
-        lam.invoke(
-            FunctionName=name, InvocationType="Event", Payload=b'"' + b"x" * 1_048_576 + b'"'
-        )
-    assert exc.value.response["Error"]["Code"] == "RequestTooLargeException"
+    exactly = b'"' + b"x" * (1_048_576 - 2) + b'"'
+    accepted = lam.invoke(FunctionName=name, InvocationType="Event", Payload=exactly)
+    assert accepted["StatusCode"] == 202
+    # One byte over is refused on its size alone, JSON or not, as a synchronous call
+    # over 6 MB is.
+    for over in (b'"' + b"x" * 1_048_576 + b'"', b"x" * 1_048_577):
+        with pytest.raises(ClientError) as exc:
+            lam.invoke(FunctionName=name, InvocationType="Event", Payload=over)
+        error = exc.value.response
+        assert error["Error"]["Code"] == "RequestTooLargeException"
+        assert error["ResponseMetadata"]["HTTPStatusCode"] == 413
+        assert "smaller than 1048576 bytes" in error["Error"]["Message"]
 
 
 def test_failures_are_retried_then_sent_to_the_failure_destination(

@@ -150,16 +150,18 @@ class Invoker:
         """Answer an Invoke call. `request_id` is the API request's id: Lambda uses the
         same id for the call and for the invocation (`context.aws_request_id`)."""
         request_id = request_id or new_request_id()
+        if invocation_type == "Event" and len(payload) > MAX_ASYNC_PAYLOAD:
+            # Refused on its size alone, before anything else, as a synchronous call
+            # over its 6 MB is.
+            raise RequestTooLargeException(
+                f"Request must be smaller than {MAX_ASYNC_PAYLOAD} bytes for the "
+                "InvokeFunction operation"
+            )
         fn = await self.ready(name, qualifier)
         if invocation_type == "DryRun":
             return InvokeResult(204, b"", fn.version)
         _check_json(payload)
         if invocation_type == "Event":
-            if len(payload) > MAX_ASYNC_PAYLOAD:
-                raise RequestTooLargeException(
-                    f"Request must be smaller than {MAX_ASYNC_PAYLOAD} bytes for the "
-                    "InvokeFunction operation"
-                )
             if self.accept_event is None:
                 raise not_implemented("lambda", "Invoke with InvocationType=Event")
             await self.accept_event(request_id, name, qualifier, payload)
