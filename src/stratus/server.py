@@ -92,7 +92,9 @@ class Node:
         self.sdk = runtime_sdk.prepare(settings.cache_dir)
         if self.sdk is not None:
             threading.Thread(target=self._compile_sdk, name="sdk-compile", daemon=True).start()
-        self.sandbox = choose_sandbox(settings.sandbox_dir, settings.sandbox, sdk=self.sdk)
+        self.sandbox = choose_sandbox(
+            settings.sandbox_dir, settings.sandbox, sdk=self.sdk, spares=settings.spares
+        )
         self.pool = InstancePool(self.sandbox, settings.max_instances, settings.idle_timeout)
         self.admission = Admission(settings.concurrency_limit, self.functions.all_reserved)
         self.layers = LayerService(self.engine, code, settings.region, settings.account_id)
@@ -254,6 +256,7 @@ class Node:
                 "accountId": self.settings.account_id,
                 "runtimes": [rt.name for rt in available_runtimes()],
                 "sandbox": self.sandbox.describe(),
+                "sparesReady": self.sandbox.spares_ready(),
             }
         )
 

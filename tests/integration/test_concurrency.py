@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -90,6 +92,44 @@ def test_account_limit_throttles_the_unreserved_pool(new_server: Any) -> None:
         101,
         100,
     )
+
+
+def server_info(server: Any) -> dict[str, Any]:
+    with urllib.request.urlopen(server.endpoint + "/_stratus/info", timeout=10) as response:
+        info: dict[str, Any] = json.load(response)
+    return info
+
+
+def wait_for_spares(server: Any, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while (ready := server_info(server)["sparesReady"]) < count:
+        assert time.monotonic() < deadline, f"{ready} of {count} spares ready"
+        time.sleep(0.1)
+    assert ready == count
+
+
+def test_a_pool_of_spares_is_kept_for_bursts_of_cold_starts(new_server: Any) -> None:
+    """STRATUS_SPARES instances per runtime wait forked ahead; a burst of cold starts
+    takes them, and the pool is forked again once the burst is over."""
+    srv = new_server(STRATUS_SPARES="6")
+    info = server_info(srv)
+    if "isolated" not in info["sandbox"]:
+        pytest.skip("spares are the isolated sandbox's; this host cannot isolate")
+    assert "6 spare instances per runtime" in info["sandbox"]
+    lam = srv.client()
+    stream = "import time\ndef handler(e, c):\n    time.sleep(1)\n    return c.log_stream_name\n"
+    name = create_function(lam, stream)["FunctionName"]
+    wait_for_spares(srv, 6)  # deploying started the runtime's zygote, which forks them
+
+    def call(_: int) -> Any:
+        answer = lam.invoke(FunctionName=name)
+        assert "FunctionError" not in answer, answer["Payload"].read()
+        return json.loads(answer["Payload"].read())
+
+    with ThreadPoolExecutor(6) as threads:
+        streams = set(threads.map(call, range(6)))
+    assert len(streams) == 6  # six instances, one per call
+    wait_for_spares(srv, 6)
 
 
 def wait_ready(lam: Any, name: str, qualifier: str) -> dict[str, Any]:

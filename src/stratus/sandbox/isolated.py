@@ -14,7 +14,8 @@ Design, in the order an instance comes to life:
    once) and forks the runtime into them, which creates the cgroups and moves in,
    prepares the common part of its root (/proc, a /tmp of the default size), enters
    Landlock, copies the zygote's pages instances write (`prefault.py`), and waits on
-   the control socket (`spares.py`). Two such spares per zygote are kept forked ahead.
+   the control socket (`spares.py`). Two such spares per zygote are kept forked ahead
+   (`STRATUS_SPARES` sets how many).
 3. `start()` takes a spare (or forks one, for the first start of a runtime, in a
    burst, or for a function without network) and sends it the function: code and layer
    directories (as root, also as detached mount trees), /tmp size, cgroup limits,
@@ -92,7 +93,7 @@ CONTROL_FD = 3
 ISOLATED_RLIMITS = {**DEFAULT_RLIMITS, "nproc": 1024}
 #: The host user instances run as when Stratus runs as root.
 NOBODY = 65534
-#: Instances kept forked ahead per zygote (see `spares.py`).
+#: Instances kept forked ahead per zygote by default (see `spares.py`).
 SPARES = 2
 _HEADER = struct.Struct("<II")
 
@@ -194,6 +195,9 @@ class IsolatedSandbox(Sandbox):
             sandbox._temporary = work_dir
         return sandbox
 
+    def spares_ready(self) -> int:
+        return len(self._spares.waiting())
+
     def prepare(self, spec: InstanceSpec, replaces: Callable[[InstanceSpec], bool]) -> None:
         if self._templates is not None:
             self._templates.prepare(spec, replaces)
@@ -231,6 +235,7 @@ class IsolatedSandbox(Sandbox):
             have.append(f"instances run as host uid {self._config['uid']}")
         else:
             have.append("unprivileged (user namespaces)")
+        have.append(f"{self._spares.count} spare instances per runtime")
         text = "; ".join(have)
         return text + ("; lacking: " + "; ".join(lacking) if lacking else "; lacking: nothing")
 

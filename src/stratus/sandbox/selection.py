@@ -7,7 +7,7 @@ from pathlib import Path
 
 from stratus.runtimes.sdk import RuntimeSdk
 from stratus.sandbox.host import detect
-from stratus.sandbox.isolated import IsolatedSandbox
+from stratus.sandbox.isolated import SPARES, IsolatedSandbox
 from stratus.sandbox.process import ProcessSandbox
 from stratus.sandbox.types import Sandbox
 
@@ -23,13 +23,15 @@ def choose_sandbox(
     *,
     cpu_cap: bool = False,
     sdk: RuntimeSdk | None = None,
+    spares: int = SPARES,
 ) -> Sandbox:
     """The best sandbox this host allows (`kind` "auto"), or the one asked for.
 
     "isolated" fails (RuntimeError) where the host cannot isolate; "process" never
     isolates. `work_dir` holds the isolated sandbox's skeleton root (a temporary
     directory when None); `cpu_cap` adds Lambda's hard CPU ceiling to the CPU share;
-    instances may import the runtime's SDK `sdk`. Takes about 50 ms (the host probe);
+    instances may import the runtime's SDK `sdk`; the isolated sandbox keeps `spares`
+    instances per runtime forked ahead. Takes about 50 ms (the host probe);
     call it before the event loop serves requests.
     """
     if kind not in KINDS:
@@ -38,7 +40,9 @@ def choose_sandbox(
         return ProcessSandbox(why="chosen by configuration", sdk=sdk)
     features = detect()
     if features.can_isolate:
-        sandbox = IsolatedSandbox.create(features, work_dir, cpu_cap=cpu_cap, sdk=sdk)
+        sandbox = IsolatedSandbox.create(
+            features, work_dir, cpu_cap=cpu_cap, sdk=sdk, spares=spares
+        )
         log.info("sandbox: %s", sandbox.describe())
         return sandbox
     why = "; ".join(features.missing)

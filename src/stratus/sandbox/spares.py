@@ -4,6 +4,14 @@ A spare's namespaces, cgroups and the common part of its root are ready; the fra
 `IsolatedSandbox.start` sends on its control socket says which function it is
 (nursery.py, instance_setup.py). Forking is most of a start's cost, so a few are kept
 per zygote and a cold start takes one, when its function has network (the spares have).
+
+How many is a setting (`STRATUS_SPARES`, two by default): a pool as large as the bursts
+a node must absorb turns each of their cold starts into finishing a spare (the way
+stem-cell containers or pre-booted micro-VMs serve bursts elsewhere), for about 1 MB a
+spare. The pool is refilled as it is used, but not while a burst is still taking from
+it: forking spares nobody needs yet would take CPU from the cold starts under way.
+Only the last few (`URGENT`) are forked again at once, as a burst that outgrows the
+pool will need them.
 """
 
 from __future__ import annotations
@@ -12,12 +20,18 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 
 from stratus.sandbox.cgroups import CgroupTree, InstanceCgroup
 from stratus.sandbox.zygote import ZygoteChild, ZygoteError, ZygoteProcess
 
 log = logging.getLogger(__name__)
+
+#: Below this many spares, a zygote's pool is refilled at once.
+URGENT = 2
+#: Above it, refilling waits until no spare has been taken for this many seconds.
+QUIET_SECONDS = 1.0
 
 
 class Spare:
@@ -55,6 +69,8 @@ class Spares:
         self.memory_mb = 128
         self._kept: dict[ZygoteProcess, list[Spare]] = {}
         self._refilling: dict[ZygoteProcess, asyncio.Task[None]] = {}
+        #: When a spare of each zygote was last taken (time.monotonic()).
+        self._taken_at: dict[ZygoteProcess, float] = {}
 
     async def fork(self, zygote: ZygoteProcess, network: bool, ahead: bool = False) -> Spare:
         """A new instance that has not been told its function yet; `ahead`: one kept for
@@ -85,6 +101,7 @@ class Spares:
     def take(self, zygote: ZygoteProcess) -> Spare | None:
         """A live spare of `zygote`, if one is kept."""
         spares = self._kept.get(zygote, [])
+        self._taken_at[zygote] = time.monotonic()
         while spares:
             spare = spares.pop()
             if spare.child.returncode is None:
@@ -93,7 +110,8 @@ class Spares:
         return None
 
     def refill(self, zygote: ZygoteProcess) -> None:
-        """Fork spares for `zygote` in the background, up to the count kept."""
+        """Fork spares for `zygote` in the background, up to the count kept: the last
+        `URGENT` at once, the others once spares have not been taken for a while."""
         spares = self._kept.setdefault(zygote, [])
         if len(spares) >= self.count or zygote in self._refilling:
             return
@@ -101,6 +119,10 @@ class Spares:
         async def refill() -> None:
             try:
                 while len(spares) < self.count and zygote.alive:
+                    wait = self._taken_at.get(zygote, 0.0) + QUIET_SECONDS - time.monotonic()
+                    if len(spares) >= URGENT and wait > 0:
+                        await asyncio.sleep(wait)
+                        continue
                     spares.append(await self.fork(zygote, True, ahead=True))
             except ZygoteError as e:
                 log.info("could not fork a spare instance: %s", e)
@@ -115,6 +137,7 @@ class Spares:
 
     def forget(self, zygote: ZygoteProcess) -> None:
         """End the spares of a zygote that died (they died with it)."""
+        self._taken_at.pop(zygote, None)
         for spare in self._kept.pop(zygote, []):
             spare.discard()
 

@@ -176,6 +176,11 @@ class Sandbox(ABC):
         """One line for the server's start-up banner: what isolation this gives."""
         return type(self).__name__
 
+    def spares_ready(self) -> int:
+        """Instances forked ahead that wait for a function (the isolated sandbox's
+        spares); the default keeps none."""
+        return 0
+
     async def close(self) -> None:
         """Release what the sandbox holds beyond its instances (zygotes, cgroups).
 
