@@ -51,9 +51,10 @@ class Settings:
     idle_timeout: float = field(default_factory=lambda: _env_float("STRATUS_IDLE_TIMEOUT", 600.0))
     #: Most function instances alive at once on this node.
     max_instances: int = field(default_factory=lambda: _env_int("STRATUS_MAX_INSTANCES", 1000))
-    #: Instances kept forked ahead per runtime, each waiting for its function (namespaces,
-    #: cgroups and root ready): cold starts up to this many at once only finish one.
-    #: Each holds about 1 MB; the isolated sandbox only.
+    #: Instances kept forked ahead per zygote (one per runtime, start-up environment and
+    #: SDK preload), each waiting for its function (namespaces, cgroups and root ready):
+    #: cold starts up to this many at once only finish one. About 1 MB each; the
+    #: isolated sandbox only.
     spares: int = field(default_factory=lambda: _env_int("STRATUS_SPARES", 2))
     #: Concurrent executions allowed in the account (Lambda's default is 1,000).
     concurrency_limit: int = field(
