@@ -192,7 +192,9 @@ def test_no_signature_at_all_is_a_missing_token() -> None:
             "Date in Credential scope does not match",
         ),
         (
-            f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{amz_now()[:8]}/us-east-1/lambda/"
+            # TODAY: the date of the test's own X-Amz-Date (not the collection's, which
+            # may be the day before).
+            f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/TODAY/us-east-1/lambda/"
             "aws4_request, SignedHeaders=x-amz-date, Signature=00",
             "'Host' must be a 'SignedHeader'",
         ),
@@ -201,7 +203,9 @@ def test_no_signature_at_all_is_a_missing_token() -> None:
 def test_malformed_authorization_headers_say_what_is_wrong(
     authorization: str, complaint: str
 ) -> None:
-    headers = {"host": "h", "authorization": authorization, "x-amz-date": amz_now()}
+    now = amz_now()
+    authorization = authorization.replace("/TODAY/", f"/{now[:8]}/")
+    headers = {"host": "h", "authorization": authorization, "x-amz-date": now}
     request = WireRequest("GET", "/", "", headers, list(headers.items()))
 
     with pytest.raises(InvalidSignatureException, match=complaint):
