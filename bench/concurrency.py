@@ -88,7 +88,7 @@ async def fresh_processes(interpreter: str, count: int) -> float:
 
 
 def burst(calls: int, spares: int | None) -> tuple[float, list[int], float, float]:
-    """One burst on a fresh server (`spares` per runtime, or the default): its wall
+    """One burst on a fresh server (`spares` per zygote, or the default): its wall
     time, the statuses, and the memory added by the ready pool and at the peak (MB)."""
     env = {
         "STRATUS_MAX_INSTANCES": str(calls + 10),

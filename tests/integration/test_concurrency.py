@@ -109,13 +109,13 @@ def wait_for_spares(server: Any, count: int) -> None:
 
 
 def test_a_pool_of_spares_is_kept_for_bursts_of_cold_starts(new_server: Any) -> None:
-    """STRATUS_SPARES instances per runtime wait forked ahead; a burst of cold starts
+    """STRATUS_SPARES instances per zygote wait forked ahead; a burst of cold starts
     takes them, and the pool is forked again once the burst is over."""
     srv = new_server(STRATUS_SPARES="6")
     info = server_info(srv)
     if "isolated" not in info["sandbox"]:
         pytest.skip("spares are the isolated sandbox's; this host cannot isolate")
-    assert "6 spare instances per runtime" in info["sandbox"]
+    assert "6 spare instances per zygote" in info["sandbox"]
     lam = srv.client()
     stream = "import time\ndef handler(e, c):\n    time.sleep(1)\n    return c.log_stream_name\n"
     name = create_function(lam, stream)["FunctionName"]

@@ -235,7 +235,7 @@ class IsolatedSandbox(Sandbox):
             have.append(f"instances run as host uid {self._config['uid']}")
         else:
             have.append("unprivileged (user namespaces)")
-        have.append(f"{self._spares.count} spare instances per runtime")
+        have.append(f"{self._spares.count} spare instances per zygote")
         text = "; ".join(have)
         return text + ("; lacking: " + "; ".join(lacking) if lacking else "; lacking: nothing")
 

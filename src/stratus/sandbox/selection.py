@@ -31,7 +31,7 @@ def choose_sandbox(
     isolates. `work_dir` holds the isolated sandbox's skeleton root (a temporary
     directory when None); `cpu_cap` adds Lambda's hard CPU ceiling to the CPU share;
     instances may import the runtime's SDK `sdk`; the isolated sandbox keeps `spares`
-    instances per runtime forked ahead. Takes about 50 ms (the host probe);
+    instances per zygote forked ahead. Takes about 50 ms (the host probe);
     call it before the event loop serves requests.
     """
     if kind not in KINDS:
