@@ -92,8 +92,10 @@ class Node:
         self.sdk = runtime_sdk.prepare(settings.cache_dir)
         if self.sdk is not None:
             threading.Thread(target=self._compile_sdk, name="sdk-compile", daemon=True).start()
+        # More spares than the node may run instances would never be taken.
+        spares = max(0, min(settings.spares, settings.max_instances))
         self.sandbox = choose_sandbox(
-            settings.sandbox_dir, settings.sandbox, sdk=self.sdk, spares=settings.spares
+            settings.sandbox_dir, settings.sandbox, sdk=self.sdk, spares=spares
         )
         self.pool = InstancePool(self.sandbox, settings.max_instances, settings.idle_timeout)
         self.admission = Admission(settings.concurrency_limit, self.functions.all_reserved)

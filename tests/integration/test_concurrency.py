@@ -132,6 +132,13 @@ def test_a_pool_of_spares_is_kept_for_bursts_of_cold_starts(new_server: Any) -> 
     wait_for_spares(srv, 6)
 
 
+def test_the_pool_of_spares_is_no_larger_than_the_node_may_run(new_server: Any) -> None:
+    info = server_info(new_server(STRATUS_SPARES="50", STRATUS_MAX_INSTANCES="4"))
+    if "isolated" not in info["sandbox"]:
+        pytest.skip("spares are the isolated sandbox's; this host cannot isolate")
+    assert "4 spare instances per zygote" in info["sandbox"]
+
+
 def wait_ready(lam: Any, name: str, qualifier: str) -> dict[str, Any]:
     """The allocation's configuration once it is READY (within 30 s)."""
     deadline = time.monotonic() + 30
