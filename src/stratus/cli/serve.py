@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 from typing import Any
@@ -53,6 +54,11 @@ async def _serve(server: uvicorn.Server, node: Node, settings: Settings) -> None
     endpoint = f"http://{settings.host}:{settings.port}"
     settings.endpoint_path.write_text(endpoint + "\n")
     print(banner(node, endpoint), flush=True)
+    # What start-up built (botocore's models, the route tables, compiled validators:
+    # some 130,000 objects) lives as long as the node, so the collector stops walking
+    # it: a full collection during a burst of 1,000 calls took 170 ms of the loop.
+    gc.collect()
+    gc.freeze()
     try:
         await task
     finally:
