@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import typer
-from botocore.exceptions import ClientError, EndpointConnectionError
 
 from stratus.cli.app import app
-from stratus.cli.common import DataDirOpt, EndpointOpt
-from stratus.cli.common import aws_error as _aws_error
+from stratus.cli.common import DataDirOpt, EndpointOpt, calling, every_item
 from stratus.cli.common import connection as _connection
-from stratus.cli.common import every_item as _every
-from stratus.cli.common import unreachable as _unreachable
 
 apis_app = typer.Typer(help="API Gateway: REST and HTTP APIs and their invoke URLs.")
 app.add_typer(apis_app, name="apis")
@@ -25,19 +21,15 @@ def apis(ctx: typer.Context, endpoint_url: EndpointOpt = None, data_dir: DataDir
 
     conn = _connection(endpoint_url, data_dir)
     listing: list[tuple[str, str, str, list[str]]] = []
-    try:
+    with calling(conn):
         v2 = conn.client("apigatewayv2")
-        for api in _every(v2, "get_apis", "Items"):
-            stages = _every(v2, "get_stages", "Items", ApiId=api["ApiId"])
+        for api in every_item(v2, "get_apis", "Items"):
+            stages = every_item(v2, "get_stages", "Items", ApiId=api["ApiId"])
             listing.append((api["ApiId"], api["Name"], "HTTP", [s["StageName"] for s in stages]))
         v1 = conn.client("apigateway")
-        for api in _every(v1, "get_rest_apis", "items"):
+        for api in every_item(v1, "get_rest_apis", "items"):
             stages = v1.get_stages(restApiId=api["id"]).get("item", [])
             listing.append((api["id"], api["name"], "REST", [s["stageName"] for s in stages]))
-    except ClientError as exc:
-        raise _aws_error(exc) from exc
-    except EndpointConnectionError as exc:
-        raise _unreachable(conn) from exc
     if not listing:
         print("No APIs yet.")
     for api_id, name, kind, stage_names in listing:

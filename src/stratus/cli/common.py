@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -57,15 +59,23 @@ def aws_error(exc: ClientError) -> typer.Exit:
     )
 
 
-def lambda_call(endpoint: str | None, data_dir: Path | None, operation: str, **args: Any) -> Any:
-    """One Lambda API call (the boto3 method's name), with errors printed the CLI's way."""
-    conn = connection(endpoint, data_dir)
+@contextmanager
+def calling(conn: Connection) -> Iterator[None]:
+    """Calls to `conn`'s server inside it have their errors printed the CLI's way."""
     try:
-        return getattr(conn.client("lambda"), operation)(**args)
+        yield
     except ClientError as exc:
         raise aws_error(exc) from exc
     except EndpointConnectionError as exc:
         raise unreachable(conn) from exc
+
+
+def lambda_call(endpoint: str | None, data_dir: Path | None, operation: str, **args: Any) -> Any:
+    """One Lambda API call (the boto3 method's name), with errors printed the CLI's way."""
+    conn = connection(endpoint, data_dir)
+    with calling(conn):
+        result = getattr(conn.client("lambda"), operation)(**args)
+    return result
 
 
 def lambda_items(
@@ -74,12 +84,9 @@ def lambda_items(
     """Every item of a paged Lambda listing (`key` of each page), not just its first
     page: Lambda answers 50 at a time."""
     conn = connection(endpoint, data_dir)
-    try:
-        return every_item(conn.client("lambda"), operation, key, **args)
-    except ClientError as exc:
-        raise aws_error(exc) from exc
-    except EndpointConnectionError as exc:
-        raise unreachable(conn) from exc
+    with calling(conn):
+        items = every_item(conn.client("lambda"), operation, key, **args)
+    return items
 
 
 def every_item(client: Any, operation: str, key: str, **args: Any) -> list[Any]:

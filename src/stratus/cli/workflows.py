@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError
 
 from stratus.cli.client import Connection
 from stratus.cli.common import (
     DataDirOpt,
     EndpointOpt,
-    aws_error,
+    calling,
     connection,
     every_item,
     fail,
-    unreachable,
 )
 
 workflows_app = typer.Typer(
@@ -29,16 +26,6 @@ workflows_app = typer.Typer(
 )
 
 DEFAULT_ROLE = "arn:aws:iam::000000000000:role/stratus-workflows"
-
-
-@contextmanager
-def _calling(conn: Connection) -> Iterator[None]:
-    try:
-        yield
-    except ClientError as exc:
-        raise aws_error(exc) from exc
-    except EndpointConnectionError as exc:
-        raise unreachable(conn) from exc
 
 
 def _machine_arn(sfn: Any, name_or_arn: str) -> str:
@@ -65,7 +52,7 @@ def create(
     name = name or file.stem
     conn = connection(endpoint_url, data_dir)
     sfn = conn.client("stepfunctions")
-    with _calling(conn):
+    with calling(conn):
         try:
             arn = sfn.create_state_machine(
                 name=name, definition=definition, roleArn=role, type=kind.upper()
@@ -83,7 +70,7 @@ def list_machines(endpoint_url: EndpointOpt = None, data_dir: DataDirOpt = None)
     """List state machines."""
     conn = connection(endpoint_url, data_dir)
     sfn = conn.client("stepfunctions")
-    with _calling(conn):
+    with calling(conn):
         machines = every_item(sfn, "list_state_machines", "stateMachines")
     if not machines:
         typer.echo("No state machines yet.")
@@ -106,7 +93,7 @@ def start(
     Standard ones print the execution ARN (and with --watch, its states live)."""
     conn = connection(endpoint_url, data_dir)
     sfn = conn.client("stepfunctions")
-    with _calling(conn):
+    with calling(conn):
         arn = _machine_arn(sfn, machine)
         kind = sfn.describe_state_machine(stateMachineArn=arn)["type"]
         extra = {"name": name} if name else {}
@@ -140,7 +127,7 @@ def history(
     """Print an execution's history, one event per line."""
     conn = connection(endpoint_url, data_dir)
     sfn = conn.client("stepfunctions")
-    with _calling(conn):
+    with calling(conn):
         for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution):
             for event in page["events"]:
                 typer.echo(_line(event))
@@ -148,7 +135,7 @@ def history(
 
 def _watch(conn: Connection, sfn: Any, execution: str) -> None:
     seen = 0
-    with _calling(conn):
+    with calling(conn):
         while True:
             events: list[dict[str, Any]] = []
             for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution):

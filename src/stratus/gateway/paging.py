@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from stratus.gateway.errors import BadRequestException
+from stratus.wire.types import Params
 
 T = TypeVar("T")
 
@@ -31,7 +32,7 @@ def page(
 REST_PAGE = 25
 
 
-def rest_listing(items: Sequence[Any], params: dict[str, Any]) -> dict[str, Any]:
+def rest_listing(items: Sequence[Any], params: Params) -> dict[str, Any]:
     """A REST API collection as `GET` answers it: `limit` items (25 unless asked, at most
     500) from `position` on, and the `position` of the next page while there is one."""
     chunk, position = page(items, params.get("position"), params.get("limit") or REST_PAGE)
